@@ -1,0 +1,45 @@
+# lashing: the two entry points are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck check bench clean lock
+
+$(STAMP): requirements.lock pyproject.toml
+	./scripts/system-deps.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q --require-hashes -r requirements.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+## demo: build a small example image in code and scan it
+demo: $(STAMP)
+	$(BIN)/python examples/demo_image.py build/demo
+	$(BIN)/lashing scan oci:build/demo:1.0 --no-progress
+
+## test: lint, type-check and run the whole test suite
+test: $(STAMP)
+	./scripts/system-deps.sh --test
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/mypy
+	$(BIN)/pytest -n auto -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## bench: time lashing against Trivy and Syft on a Debian 12 image
+bench: $(STAMP)
+	$(BIN)/python bench/bench_scan.py
+
+## lock: re-pin requirements.lock from pyproject.toml
+lock:
+	uv pip compile pyproject.toml --extra dev --generate-hashes --universal \
+	  --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache

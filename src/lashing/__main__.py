@@ -1,0 +1,3 @@
+from lashing.cli import entry
+
+entry()

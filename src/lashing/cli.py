@@ -1,0 +1,157 @@
+"""The command line: argparse -> options -> pipeline -> renderer.
+
+`main(argv, stdout, stderr) -> int` is the only code that prints or exits;
+everything under it returns values or raises LashingError.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import IO
+
+from lashing import __version__
+from lashing.commands import cache as cache_cmd
+from lashing.commands import scan as scan_cmd
+from lashing.errors import EXIT_INPUT, LashingError
+
+COMMANDS: tuple[ModuleType, ...] = (scan_cmd, cache_cmd)
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass
+class Context:
+    """What a command needs from the outside world."""
+
+    stdout: IO[str]
+    stderr: IO[str]
+    stdin: IO[bytes] | None
+    progress_enabled: bool
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise LashingError(f"{self.prog}: {message}", f"see '{self.prog} --help'")
+
+
+def _global_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    g = parent.add_argument_group("global options")
+    g.add_argument("--format", "-f", help="output format (see each command)")
+    g.add_argument("--output", "-o", metavar="FILE", help="write the output to FILE")
+    g.add_argument("--quiet", "-q", action="store_true", help="print nothing but the output")
+    g.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    g.add_argument("--no-progress", action="store_true", help="never draw progress bars")
+    g.add_argument(
+        "--cache-dir", metavar="DIR", help="blob cache (default: $XDG_CACHE_HOME/lashing)"
+    )
+    g.add_argument("--offline", action="store_true", help="never touch the network")
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parent = _global_options()
+    parser = _Parser(
+        prog="lashing",
+        description="Audit containers: build host, images, applications and network.",
+        epilog="Every option can also be set as LASHING_<OPTION> in the environment, "
+        "e.g. LASHING_FORMAT=json. Exit status: 0 clean, 1 a finding at or above --fail-on, "
+        "2 bad input, 3 environment failure, 4 --strict and incomplete.",
+    )
+    parser.add_argument("--version", action="version", version=f"lashing {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in COMMANDS:
+        p = sub.add_parser(
+            module.NAME,
+            help=module.HELP,
+            description=module.DESCRIPTION,
+            parents=[parent],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(p)
+        _env_defaults(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def _env_defaults(parser: argparse.ArgumentParser) -> None:
+    """Every long option takes its default from LASHING_<NAME> when set."""
+    for action in parser._actions:  # argparse exposes no public walk of actions
+        longs = [o for o in action.option_strings if o.startswith("--")]
+        if not longs or action.dest in ("help", "version"):
+            continue
+        var = "LASHING_" + longs[0][2:].upper().replace("-", "_")
+        value = os.environ.get(var)
+        if value is None:
+            continue
+        if isinstance(action, argparse._StoreTrueAction):
+            low = value.strip().lower()
+            if low not in _TRUE | _FALSE:
+                raise LashingError(f"{var}={value!r}: expected true or false")
+            action.default = low in _TRUE
+        elif isinstance(action, argparse._AppendAction):
+            action.default = [v for v in value.split(",") if v]
+        else:
+            action.default = value
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+    stdin: IO[bytes] | None = None,
+) -> int:
+    out = stdout if stdout is not None else sys.stdout
+    err = stderr if stderr is not None else sys.stderr
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list or os.environ.get("LASHING_DEBUG", "").lower() in _TRUE
+    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(args_list)
+        except SystemExit as exc:  # --help and --version
+            code = exc.code
+            return code if isinstance(code, int) else 0
+        if getattr(args, "_run", None) is None:
+            parser.print_help(out)
+            return EXIT_INPUT
+        ctx = Context(
+            stdout=out,
+            stderr=err,
+            stdin=stdin if stdin is not None else (sys.stdin.buffer if argv is None else None),
+            progress_enabled=not args.no_progress and not args.quiet and _isatty(err),
+        )
+        code: int = args._run(args, ctx)
+        return code
+    except LashingError as exc:
+        print(exc.diagnostics(), file=err)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=err)
+        return 130
+    except Exception:
+        if debug:
+            raise
+        import traceback
+
+        print("error: internal error in lashing (a bug; please report it with --debug output)",
+              file=err)
+        print(traceback.format_exc().splitlines()[-1], file=err)
+        return 70
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Readers for untrusted layer blobs: hash while streaming, detect and undo
+compression from the bytes, and stop a decompression bomb."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable
+from typing import IO
+
+import zstandard
+
+from lashing.errors import LimitExceededError
+
+try:  # ISA-L decompresses gzip about twice as fast as zlib
+    from isal import igzip as _gzip
+except ImportError:  # pragma: no cover - isal is a dependency; keep a fallback
+    import gzip as _gzip  # type: ignore[no-redef]
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+CHUNK = 1024 * 1024
+
+
+class HashingReader(io.RawIOBase):
+    """Passes bytes through, hashing them and counting them."""
+
+    def __init__(self, raw: IO[bytes], on_bytes: Callable[[int], None] | None = None) -> None:
+        self._raw = raw
+        self._hash = hashlib.sha256()
+        self.count = 0
+        self._on_bytes = on_bytes
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        view = memoryview(buffer)
+        data = self._raw.read(len(view))
+        n = len(data)
+        view[:n] = data
+        if n:
+            self._hash.update(data)
+            self.count += n
+            if self._on_bytes is not None:
+                self._on_bytes(n)
+        return n
+
+    def drain(self) -> None:
+        while self.read(CHUNK):
+            pass
+
+    def digest(self) -> str:
+        return "sha256:" + self._hash.hexdigest()
+
+
+class BudgetReader(io.RawIOBase):
+    """Counts decompressed bytes against a shared budget; a bomb is refused."""
+
+    def __init__(self, raw: IO[bytes], budget: Budget, what: str) -> None:
+        self._raw = raw
+        self._budget = budget
+        self._what = what
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        view = memoryview(buffer)
+        data = self._raw.read(len(view))
+        n = len(data)
+        view[:n] = data
+        self._budget.spend(n, self._what)
+        return n
+
+
+class Budget:
+    """Total uncompressed bytes allowed for one image."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def spend(self, n: int, what: str) -> None:
+        self.used += n
+        if self.used > self.limit:
+            raise LimitExceededError(
+                f"{what}: more than {self.limit} bytes after decompression; refused as a "
+                "possible decompression bomb",
+                "raise the limit with --max-uncompressed if the image is really that large",
+            )
+
+
+def sha256_digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def detect_compression(head: bytes) -> str | None:
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    if head.startswith(ZSTD_MAGIC):
+        return "zstd"
+    return None
+
+
+def decompressing_reader(raw: IO[bytes]) -> tuple[IO[bytes], str | None]:
+    """Wrap `raw` in the decompressor its first bytes call for."""
+    buffered = io.BufferedReader(raw, CHUNK)  # type: ignore[arg-type]
+    kind = detect_compression(buffered.peek(4)[:4])
+    if kind == "gzip":
+        return _gzip.GzipFile(fileobj=buffered, mode="rb"), kind
+    if kind == "zstd":
+        reader = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
+        return io.BufferedReader(reader, CHUNK), kind  # type: ignore[arg-type]
+    return buffered, None

@@ -1,0 +1,79 @@
+"""scan(target, options, progress) -> Report: wires the stages together.
+
+Never prints, never exits: the CLI renders the Report it returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import IO
+
+from lashing import __version__
+from lashing.errors import InputError
+from lashing.fs import FileTree, tree_from_directory, tree_from_image, want_globs
+from lashing.model import Issue, LayerInfo, Report, Target, TargetKind
+from lashing.options import SourceOptions
+from lashing.osinfo import OS_FILES, detect_os
+from lashing.progress import NullProgress, Progress
+from lashing.source.image import Image
+from lashing.source.open import open_image
+from lashing.source.resolve import IMAGE_TYPES, ResolvedTarget, TargetType
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    source: SourceOptions = field(default_factory=SourceOptions)
+
+
+def scan(target: ResolvedTarget, options: ScanOptions | None = None,
+         progress: Progress | None = None, stdin: IO[bytes] | None = None) -> Report:
+    options = options or ScanOptions()
+    progress = progress or NullProgress()
+    want = want_globs(*OS_FILES)
+    if target.type in IMAGE_TYPES:
+        with open_image(target, options.source, progress, stdin) as image:
+            tree = tree_from_image(image, want, options.source.limits, progress)
+            with tree:
+                return _report(_image_target(target, image, tree), tree)
+    if target.type is TargetType.DIRECTORY:
+        assert target.path is not None
+        if not target.path.is_dir():
+            raise InputError(f"{target.text}: not a directory")
+        tree = tree_from_directory(target.path, want, options.source.limits)
+        with tree:
+            os_info, os_issues = detect_os(tree) if _looks_like_rootfs(tree) else (None, [])
+            t = Target(name=target.text, kind=TargetKind.FILESYSTEM, os=os_info)
+            return Report(targets=(t,), issues=tuple(os_issues) + tree.issues,
+                          tool_version=__version__)
+    raise InputError(
+        f"{target.text}: a {target.type.value} target; this version of lashing scans "
+        "images (docker-archive, oci, oci-archive, registry references) and directories")
+
+
+def _looks_like_rootfs(tree: FileTree) -> bool:
+    return any(p in tree for p in OS_FILES)
+
+
+def _image_target(target: ResolvedTarget, image: Image, tree: FileTree) -> tuple[Target, list[Issue]]:
+    os_info, issues = detect_os(tree)
+    layers = tuple(
+        LayerInfo(diff_id=layer.diff_id, digest=layer.digest, media_type=layer.media_type,
+                  size=layer.size, created_by=layer.created_by)
+        for layer in image.layers
+    )
+    t = Target(
+        name=target.text,
+        kind=TargetKind.IMAGE,
+        image_id=image.image_id,
+        manifest_digest=image.manifest_digest,
+        repo_digests=image.repo_digests,
+        platform=str(image.platform),
+        os=os_info,
+        layers=layers,
+    )
+    return t, issues
+
+
+def _report(built: tuple[Target, list[Issue]], tree: FileTree) -> Report:
+    target, issues = built
+    return Report(targets=(target,), issues=tuple(issues) + tree.issues, tool_version=__version__)

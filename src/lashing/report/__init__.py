@@ -1,0 +1,1 @@
+"""Renderers: each is a pure function from Report to text."""

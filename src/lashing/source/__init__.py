@@ -1,0 +1,1 @@
+"""Sources: turn what the user named into an Image or a directory."""

@@ -1,0 +1,120 @@
+"""`oci:DIR[:TAG]` and `oci-archive:PATH[:TAG]`: OCI image layouts."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import IO, Any
+
+from lashing.errors import DigestMismatchError, InputError
+from lashing.fs.stream import sha256_digest
+from lashing.options import SourceOptions
+from lashing.source.image import INDEX_TYPES, Image, build_layers, load_json, parse_config
+from lashing.source.manifest import descriptor, layer_descriptors, media_type, select_platform
+from lashing.source.store import DirStore, Store, TarStore, blob_path, read_limited
+
+REF_NAME = "org.opencontainers.image.ref.name"
+
+
+def open_oci_dir(path: Path, tag: str | None, options: SourceOptions, reference: str) -> Image:
+    if not path.exists():
+        raise InputError(f"{reference}: no such directory {path}")
+    if not (path / "oci-layout").is_file():
+        raise InputError(f"{reference}: {path} is not an OCI image layout (no oci-layout file)")
+    return _open(DirStore(path), tag, options, reference)
+
+
+def open_oci_archive(path: Path, tag: str | None, options: SourceOptions,
+                     reference: str) -> Image:
+    store = TarStore(path, reference)
+    if not store.exists("oci-layout"):
+        raise InputError(f"{reference}: not an OCI archive (no oci-layout file inside)")
+    return _open(store, tag, options, reference)
+
+
+def _read_blob(store: Store, digest: str, size: int, limit: int, what: str) -> bytes:
+    path = blob_path(digest, what)
+    if not store.exists(path):
+        raise InputError(f"{what}: blob {digest} is missing from the layout")
+    data = read_limited(store, path, min(limit, max(size, 0) or limit), what)
+    actual = sha256_digest(data)
+    if actual != digest:
+        raise DigestMismatchError(f"{what}: blob {digest} has digest {actual}; refused")
+    return data
+
+
+def _choose(index: dict[str, Any], tag: str | None, options: SourceOptions,
+            what: str) -> dict[str, Any]:
+    manifests = index.get("manifests")
+    if not isinstance(manifests, list) or not manifests:
+        raise InputError(f"{what}: index.json lists no manifests")
+    if tag is not None:
+        names = [d for d in manifests
+                 if _ref_name(d) == tag or _ref_name(d).endswith(":" + tag)]
+        if not names:
+            tags = sorted({_ref_name(d) for d in manifests if _ref_name(d)})
+            raise InputError(f"{what}: no image tagged {tag!r}; tags: {', '.join(tags) or 'none'}")
+        if len(names) == 1:
+            return dict(names[0])
+        return select_platform({"manifests": names}, options.platform, what)
+    if len(manifests) == 1:
+        return dict(manifests[0])
+    if any(isinstance(d, dict) and "platform" in d for d in manifests):
+        return select_platform(index, options.platform, what)
+    tags = sorted({_ref_name(d) for d in manifests if _ref_name(d)})
+    raise InputError(f"{what}: the layout holds {len(manifests)} images; name one as "
+                     f"{what}:TAG (tags: {', '.join(tags) or 'none'})")
+
+
+def _ref_name(desc: Any) -> str:
+    if not isinstance(desc, dict):
+        return ""
+    ann = desc.get("annotations")
+    return str(ann.get(REF_NAME, "")) if isinstance(ann, dict) else ""
+
+
+def _open(store: Store, tag: str | None, options: SourceOptions, reference: str) -> Image:
+    limit = options.limits.max_json_bytes
+    index = load_json(read_limited(store, "index.json", limit, reference),
+                      f"{reference}: index.json", limit)
+    if not isinstance(index, dict):
+        raise InputError(f"{reference}: index.json is not a JSON object")
+    desc = _choose(index, tag, options, reference)
+    for _depth in range(4):
+        digest, mt, size = descriptor(desc, reference)
+        data = _read_blob(store, digest, size, limit, reference)
+        doc = load_json(data, f"{reference}: manifest {digest}", limit)
+        mt = media_type(doc, f"{reference}: manifest {digest}", mt or None)
+        if mt in INDEX_TYPES:
+            desc = select_platform(doc, options.platform, reference)
+            continue
+        return _image(store, doc, digest, reference, options)
+    raise InputError(f"{reference}: indexes nested too deeply")
+
+
+def _image(store: Store, doc: dict[str, Any], manifest_digest: str, reference: str,
+           options: SourceOptions) -> Image:
+    limit = options.limits.max_json_bytes
+    cfg_digest, _, cfg_size = descriptor(doc.get("config"), reference)
+    config_bytes = _read_blob(store, cfg_digest, cfg_size, limit, reference)
+    config = parse_config(config_bytes, f"{reference}: config {cfg_digest}")
+    blobs = []
+    for digest, mt, size in layer_descriptors(doc, reference):
+        path = blob_path(digest, reference)
+        if not store.exists(path):
+            raise InputError(f"{reference}: layer {digest} is missing from the layout")
+        opener = functools.partial(_open_blob, store, path)
+        blobs.append((digest, mt, size, opener))
+    return Image(
+        reference=reference,
+        image_id=cfg_digest,
+        manifest_digest=manifest_digest,
+        repo_digests=(),
+        repo_tags=(),
+        config=config,
+        layers=build_layers(config, blobs, reference),
+    )
+
+
+def _open_blob(store: Store, path: str) -> IO[bytes]:
+    return store.open(path)
