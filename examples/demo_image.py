@@ -108,7 +108,8 @@ def main(out: Path) -> None:
                    "Cmd": ["python3", "/app/main.py"], "ExposedPorts": {"22/tcp": {}}},
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
         "history": [{"created_by": "ADD rootfs.tar /"},
-                    {"created_by": "RUN pip install requests==2.25.0 && cp /bin/sh /usr/local/bin/rootsh"}],
+                    {"created_by": "RUN pip install requests==2.25.0 "
+                                   "&& cp /bin/sh /usr/local/bin/rootsh"}],
     }, sort_keys=True).encode()
     layers = [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
                **blob(out, gzip.compress(t, mtime=0))} for t in tars]

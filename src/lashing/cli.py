@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import redirect_stdout
 from dataclasses import dataclass
 from types import ModuleType
 from typing import IO
@@ -40,8 +41,8 @@ class _Parser(argparse.ArgumentParser):
         raise LashingError(f"{self.prog}: {message}", f"see '{self.prog} --help'")
 
 
-def _global_options() -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False)
+def _global_options() -> _Parser:
+    parent = _Parser(add_help=False)
     g = parent.add_argument_group("global options")
     g.add_argument("--format", "-f", help="output format (see each command)")
     g.add_argument("--output", "-o", metavar="FILE", help="write the output to FILE")
@@ -114,10 +115,10 @@ def main(
     try:
         parser = build_parser()
         try:
-            args = parser.parse_args(args_list)
+            with redirect_stdout(out):
+                args = parser.parse_args(args_list)
         except SystemExit as exc:  # --help and --version
-            code = exc.code
-            return code if isinstance(code, int) else 0
+            return exc.code if isinstance(exc.code, int) else 0
         if getattr(args, "_run", None) is None:
             parser.print_help(out)
             return EXIT_INPUT

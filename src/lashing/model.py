@@ -50,7 +50,7 @@ class Surface(StrEnum):
 class FindingKind(StrEnum):
     VULNERABILITY = "vulnerability"
     MISCONFIGURATION = "misconfiguration"
-    SECRET = "secret"
+    SECRET = "secret"  # noqa: S105
     MALWARE = "malware"
     PROVENANCE = "provenance"
     EXPOSURE = "exposure"
@@ -66,7 +66,7 @@ class TargetKind(StrEnum):
 
 
 class CheckStatus(StrEnum):
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105
     FAIL = "fail"
     NOT_CHECKED = "not-checked"
     NOT_APPLICABLE = "not-applicable"

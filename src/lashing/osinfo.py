@@ -131,9 +131,9 @@ def detect_os(tree: FileTree, today: date | None = None) -> tuple[OSInfo | None,
     if not supported:
         why = ("is end-of-life" if eol else
                "has no vulnerability feed in OSV" if ecosystem is None else "is not covered")
-        issues.append(Issue(stage="os", plugin="os-release", location=Location(path="/etc/os-release"),
-                            message=f"{info.name} {why}: its OS packages are not checked "
-                                    "for vulnerabilities"))
+        issues.append(Issue(
+            stage="os", plugin="os-release", location=Location(path="/etc/os-release"),
+            message=f"{info.name} {why}: its OS packages are not checked for vulnerabilities"))
     return info, issues
 
 

@@ -54,7 +54,8 @@ def _looks_like_rootfs(tree: FileTree) -> bool:
     return any(p in tree for p in OS_FILES)
 
 
-def _image_target(target: ResolvedTarget, image: Image, tree: FileTree) -> tuple[Target, list[Issue]]:
+def _image_target(target: ResolvedTarget, image: Image,
+                  tree: FileTree) -> tuple[Target, list[Issue]]:
     os_info, issues = detect_os(tree)
     layers = tuple(
         LayerInfo(diff_id=layer.diff_id, digest=layer.digest, media_type=layer.media_type,

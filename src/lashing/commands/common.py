@@ -48,10 +48,10 @@ def write_output(text: str, output: str | None, stdout: IO[str]) -> None:
             f.write(text)
         return
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".lashing-", dir=dest.parent or Path("."))
+        fd, tmp = tempfile.mkstemp(prefix=".lashing-", dir=dest.parent or Path())
         with open(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        os.replace(tmp, dest)
+        Path(tmp).replace(dest)
     except FileNotFoundError:
         raise InputError(f"--output {output}: the directory does not exist") from None
     except OSError as exc:

@@ -100,10 +100,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             except LashingError as exc:
                 failures.append(exc)
     if failures:
-        for exc in failures:
-            print(exc.diagnostics(), file=ctx.stderr)
-        print("error: no report written", file=ctx.stderr)
-        return max(exc.exit_code for exc in failures)
+        for failure in failures:
+            print(failure.diagnostics(), file=ctx.stderr)
+        return max(failure.exit_code for failure in failures)
     text = json_report.render(report) if fmt == "json" else table_report.render(report)
     write_output(text, args.output, ctx.stdout)
     if args.strict and report.issues:

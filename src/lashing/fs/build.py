@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import IO
 
 from lashing.errors import DigestMismatchError, HostileInputError, InputError, LashingError
-from lashing.fs.stream import CHUNK, Budget, BudgetReader, HashingReader, decompressing_reader
+from lashing.fs.stream import (
+    CHUNK,
+    DECOMPRESSION_ERRORS,
+    Budget,
+    BudgetReader,
+    HashingReader,
+    decompressing_reader,
+)
 from lashing.fs.tree import (
     Content,
     FileEntry,
@@ -31,6 +38,9 @@ from lashing.source.image import Image, Layer
 
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
+
+# What reading a damaged layer raises, whichever decompressor is at work.
+LAYER_ERRORS: tuple[type[Exception], ...] = (tarfile.TarError, zlib.error, *DECOMPRESSION_ERRORS)
 
 _KINDS = {
     tarfile.REGTYPE: FileKind.FILE,
@@ -190,7 +200,7 @@ def _members(tar: tarfile.TarFile, what: str) -> Iterator[tarfile.TarInfo]:
     while True:
         try:
             member = tar.next()
-        except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        except LAYER_ERRORS as exc:
             raise InputError(f"{what}: corrupt or truncated layer ({_why(exc)})") from None
         if member is None:
             return
@@ -216,13 +226,8 @@ def _apply_layer(builder: _Builder, layer: Layer, index: int, budget: Budget,
             blob.drain()
         except LashingError:
             raise
-        except (tarfile.TarError, EOFError, OSError, zlib.error, ValueError) as exc:
+        except LAYER_ERRORS as exc:
             raise InputError(f"{what}: corrupt or truncated layer ({_why(exc)})") from None
-        except Exception as exc:
-            # isal and zstandard raise their own error types for corrupt data.
-            if type(exc).__module__.split(".")[0] in ("isal", "zstandard", "zstd"):
-                raise InputError(f"{what}: corrupt or truncated layer ({_why(exc)})") from None
-            raise
         if layer.digest is not None and blob.digest() != layer.digest:
             raise DigestMismatchError(
                 f"{what}: blob digest is {blob.digest()}, expected {layer.digest}; refused"
@@ -265,7 +270,7 @@ def tree_from_directory(root: Path, want: Want, limits: Limits | None = None) ->
         rel_dir = os.path.relpath(dirpath, root)
         base = "/" if rel_dir == "." else "/" + rel_dir.replace(os.sep, "/")
         for name in [*dirnames, *sorted(filenames)]:
-            full = os.path.join(dirpath, name)
+            full = f"{dirpath}/{name}"
             path = base.rstrip("/") + "/" + name
             try:
                 st = os.lstat(full)
@@ -285,7 +290,7 @@ def _dir_kind(st: os.stat_result, full: str) -> tuple[FileKind, str | None, int]
     if stat.S_ISDIR(mode):
         return FileKind.DIR, None, 0
     if stat.S_ISLNK(mode):
-        return FileKind.SYMLINK, os.readlink(full), 0
+        return FileKind.SYMLINK, str(Path(full).readlink()), 0
     if stat.S_ISREG(mode):
         return FileKind.FILE, None, st.st_size
     if stat.S_ISCHR(mode):

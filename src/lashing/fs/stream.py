@@ -6,16 +6,20 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Callable
-from typing import IO
+from typing import IO, cast
 
 import zstandard
 
+# ISA-L decompresses gzip about twice as fast as zlib.
+from isal import igzip as _gzip
+from isal.igzip_lib import IsalError
+
 from lashing.errors import LimitExceededError
 
-try:  # ISA-L decompresses gzip about twice as fast as zlib
-    from isal import igzip as _gzip
-except ImportError:  # pragma: no cover - isal is a dependency; keep a fallback
-    import gzip as _gzip  # type: ignore[no-redef]
+# What the decompressors raise on corrupt or truncated data.
+DECOMPRESSION_ERRORS: tuple[type[Exception], ...] = (
+    cast(type[Exception], IsalError), zstandard.ZstdError, EOFError, OSError, ValueError,
+)
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -105,11 +109,12 @@ def detect_compression(head: bytes) -> str | None:
 
 def decompressing_reader(raw: IO[bytes]) -> tuple[IO[bytes], str | None]:
     """Wrap `raw` in the decompressor its first bytes call for."""
-    buffered = io.BufferedReader(raw, CHUNK)  # type: ignore[arg-type]
+    buffered = io.BufferedReader(cast(io.RawIOBase, raw), CHUNK)
     kind = detect_compression(buffered.peek(4)[:4])
     if kind == "gzip":
-        return _gzip.GzipFile(fileobj=buffered, mode="rb"), kind
+        gz = _gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[no-untyped-call]
+        return cast(IO[bytes], gz), kind
     if kind == "zstd":
         reader = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
-        return io.BufferedReader(reader, CHUNK), kind  # type: ignore[arg-type]
+        return io.BufferedReader(reader, CHUNK), kind
     return buffered, None

@@ -45,8 +45,9 @@ def spool_stdin(stream: IO[bytes], options: SourceOptions, reference: str) -> Pa
         raise
     if total == 0:
         path.unlink(missing_ok=True)
-        raise InputError(f"{reference}: standard input is empty",
-                         "pipe an archive in, e.g. podman save IMAGE | lashing scan docker-archive:-")
+        raise InputError(
+            f"{reference}: standard input is empty",
+            "pipe an archive in, e.g. podman save IMAGE | lashing scan docker-archive:-")
     return path
 
 

@@ -9,7 +9,7 @@ streams.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -220,7 +220,7 @@ def layer_created_by(config: ImageConfig) -> list[str]:
 
 def build_layers(
     config: ImageConfig,
-    blobs: list[tuple[str | None, str, int | None, Opener]],
+    blobs: Sequence[tuple[str | None, str, int | None, Opener]],
     what: str,
 ) -> tuple[Layer, ...]:
     """Pair the config's diff_ids with (digest, media type, size, opener) tuples."""

@@ -36,7 +36,14 @@ def _read_blob(store: Store, digest: str, size: int, limit: int, what: str) -> b
     path = blob_path(digest, what)
     if not store.exists(path):
         raise InputError(f"{what}: blob {digest} is missing from the layout")
-    data = read_limited(store, path, min(limit, max(size, 0) or limit), what)
+    if size > limit:
+        raise InputError(f"{what}: blob {digest} is {size} bytes, over the {limit}-byte limit")
+    actual_size = store.size(path)
+    if actual_size != size:
+        raise DigestMismatchError(
+            f"{what}: blob {digest} is {actual_size} bytes, its descriptor says {size}; refused")
+    with store.open(path) as f:
+        data = f.read()
     actual = sha256_digest(data)
     if actual != digest:
         raise DigestMismatchError(f"{what}: blob {digest} has digest {actual}; refused")

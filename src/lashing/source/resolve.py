@@ -84,9 +84,9 @@ def resolve(text: str) -> ResolvedTarget:
             raise InputError(f"{text}: missing path after '{transport}:'")
         kind = TargetType.DIRECTORY if transport == "dir" else TargetType.SBOM
         return ResolvedTarget(kind, text, path=Path(rest))
-    path = Path(text)
-    if path.exists():
-        return _sniff(path, text)
+    plain = Path(text)
+    if plain.exists():
+        return _sniff(plain, text)
     from lashing.source.reference import looks_like_reference
 
     if looks_like_reference(text):
