@@ -22,6 +22,7 @@ demo: $(STAMP)
 ## test: lint, type-check and run the whole test suite
 test: $(STAMP)
 	./scripts/system-deps.sh --test
+	./scripts/build-fixtures.sh
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/mypy
 	$(BIN)/pytest -n auto -q

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from lashing import __version__
+from lashing.catalog import CATALOGERS, Cataloger, catalog, wanted_globs
 from lashing.errors import InputError
 from lashing.fs import FileTree, tree_from_directory, tree_from_image, want_globs
-from lashing.model import Issue, LayerInfo, Report, Target, TargetKind
+from lashing.model import Issue, LayerInfo, OSInfo, Package, Report, Target, TargetKind
 from lashing.options import SourceOptions
 from lashing.osinfo import OS_FILES, detect_os
 from lashing.progress import NullProgress, Progress
@@ -23,58 +24,65 @@ from lashing.source.resolve import IMAGE_TYPES, ResolvedTarget, TargetType
 @dataclass(frozen=True)
 class ScanOptions:
     source: SourceOptions = field(default_factory=SourceOptions)
+    catalogers: tuple[Cataloger, ...] = CATALOGERS
+
+
+@dataclass(frozen=True)
+class _Contents:
+    """What the content stages found in one tree."""
+
+    os: OSInfo | None
+    packages: tuple[Package, ...]
+    issues: tuple[Issue, ...]
 
 
 def scan(target: ResolvedTarget, options: ScanOptions | None = None,
          progress: Progress | None = None, stdin: IO[bytes] | None = None) -> Report:
     options = options or ScanOptions()
     progress = progress or NullProgress()
-    want = want_globs(*OS_FILES)
+    want = want_globs(*OS_FILES, *wanted_globs(options.catalogers))
     if target.type in IMAGE_TYPES:
         with open_image(target, options.source, progress, stdin) as image:
             tree = tree_from_image(image, want, options.source.limits, progress)
             with tree:
-                return _report(_image_target(target, image, tree), tree)
+                found = _contents(tree, options, rootfs=True)
+            return Report(targets=(_image_target(target, image, found),),
+                          issues=found.issues, tool_version=__version__)
     if target.type is TargetType.DIRECTORY:
         assert target.path is not None
         if not target.path.is_dir():
             raise InputError(f"{target.text}: not a directory")
         tree = tree_from_directory(target.path, want, options.source.limits)
         with tree:
-            os_info, os_issues = detect_os(tree) if _looks_like_rootfs(tree) else (None, [])
-            t = Target(name=target.text, kind=TargetKind.FILESYSTEM, os=os_info)
-            return Report(targets=(t,), issues=tuple(os_issues) + tree.issues,
-                          tool_version=__version__)
+            found = _contents(tree, options, rootfs=any(p in tree for p in OS_FILES))
+        t = Target(name=target.text, kind=TargetKind.FILESYSTEM, os=found.os,
+                   packages=found.packages)
+        return Report(targets=(t,), issues=found.issues, tool_version=__version__)
     raise InputError(
         f"{target.text}: a {target.type.value} target; this version of lashing scans "
         "images (docker-archive, oci, oci-archive, registry references) and directories")
 
 
-def _looks_like_rootfs(tree: FileTree) -> bool:
-    return any(p in tree for p in OS_FILES)
+def _contents(tree: FileTree, options: ScanOptions, rootfs: bool) -> _Contents:
+    os_info, os_issues = detect_os(tree) if rootfs else (None, [])
+    packages, cat_issues = catalog(tree, options.catalogers, os_info)
+    return _Contents(os_info, tuple(packages), (*tree.issues, *os_issues, *cat_issues))
 
 
-def _image_target(target: ResolvedTarget, image: Image,
-                  tree: FileTree) -> tuple[Target, list[Issue]]:
-    os_info, issues = detect_os(tree)
+def _image_target(target: ResolvedTarget, image: Image, found: _Contents) -> Target:
     layers = tuple(
         LayerInfo(diff_id=layer.diff_id, digest=layer.digest, media_type=layer.media_type,
                   size=layer.size, created_by=layer.created_by)
         for layer in image.layers
     )
-    t = Target(
+    return Target(
         name=target.text,
         kind=TargetKind.IMAGE,
         image_id=image.image_id,
         manifest_digest=image.manifest_digest,
         repo_digests=image.repo_digests,
         platform=str(image.platform),
-        os=os_info,
+        os=found.os,
         layers=layers,
+        packages=found.packages,
     )
-    return t, issues
-
-
-def _report(built: tuple[Target, list[Issue]], tree: FileTree) -> Report:
-    target, issues = built
-    return Report(targets=(target,), issues=tuple(issues) + tree.issues, tool_version=__version__)

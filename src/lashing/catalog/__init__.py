@@ -1,0 +1,67 @@
+"""The catalog stage: every OS and language package in a FileTree.
+
+CATALOGERS is the one explicit list; a test checks every module in this
+package is in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from lashing.catalog.base import CatalogContext, Cataloger, CatalogError
+from lashing.errors import InputError
+from lashing.fs.tree import FileKind, FileTree, want_globs
+from lashing.model import Issue, Location, OSInfo, Package
+
+CATALOGERS: tuple[Cataloger, ...] = ()
+
+
+def select(names: Sequence[str] | None) -> tuple[Cataloger, ...]:
+    """Catalogers by name or tag (`--catalogers dpkg,python` or `os`)."""
+    if not names:
+        return CATALOGERS
+    chosen = []
+    known = {c.name for c in CATALOGERS} | {t for c in CATALOGERS for t in c.tags}
+    for name in names:
+        if name not in known:
+            raise InputError(f"--catalogers: unknown cataloger or tag {name!r}",
+                             "known: " + ", ".join(sorted(known)))
+    for c in CATALOGERS:
+        if c.name in names or set(c.tags) & set(names):
+            chosen.append(c)
+    return tuple(chosen)
+
+
+def wanted_globs(catalogers: Iterable[Cataloger]) -> tuple[str, ...]:
+    return tuple(g for c in catalogers for g in c.globs)
+
+
+def catalog(tree: FileTree, catalogers: Sequence[Cataloger],
+            os_info: OSInfo | None) -> tuple[list[Package], list[Issue]]:
+    """Run every cataloger over the files it asked for. A file that fails to
+    parse becomes an Issue; the rest of the scan goes on."""
+    packages: list[Package] = []
+    issues: list[Issue] = []
+    matchers = [(c, want_globs(*c.globs)) for c in catalogers]
+    for entry in tree.walk():
+        if entry.kind not in (FileKind.FILE, FileKind.HARDLINK):
+            continue
+        for cataloger, match in matchers:
+            if not match(entry.path):
+                continue
+            loc = Location(path=entry.path, layer=entry.layer)
+            try:
+                data = tree.read(entry.path)
+            except KeyError:
+                continue  # a symlink to elsewhere, a directory, or skipped by a limit
+            ctx = CatalogContext(os=os_info, layer=entry.layer)
+            try:
+                packages.extend(cataloger.parse(entry.path, data, ctx))
+            except (CatalogError, ValueError, UnicodeDecodeError, KeyError, IndexError) as exc:
+                issues.append(Issue(stage="catalog", plugin=cataloger.name, location=loc,
+                                    message=f"cannot parse: {exc}"))
+    return packages, issues
+
+
+__all__ = ["CATALOGERS", "CatalogContext", "CatalogError", "Cataloger", "catalog", "select",
+           "wanted_globs"]
