@@ -19,7 +19,9 @@ OS_FILES = (
 )
 
 # End of all security support (including LTS programmes that OSV feeds cover).
-# A release older than every one listed for its family is end-of-life too.
+# A point release follows its major release ("9.4" ends with "9"); a release
+# not listed is end-of-life when it is older than every listed release that is
+# still supported.
 END_OF_LIFE: dict[str, dict[str, date]] = {
     "debian": {
         "8": date(2020, 6, 30), "9": date(2022, 6, 30), "10": date(2024, 6, 30),
@@ -31,6 +33,11 @@ END_OF_LIFE: dict[str, dict[str, date]] = {
         "23.04": date(2024, 1, 25), "23.10": date(2024, 7, 11), "24.04": date(2029, 5, 31),
         "24.10": date(2025, 7, 10), "25.04": date(2026, 1, 15), "25.10": date(2026, 7, 9),
         "26.04": date(2031, 5, 31),
+        # interim releases before 22.10, all past their nine months
+        "14.10": date(2015, 7, 23), "15.04": date(2016, 2, 4), "15.10": date(2016, 7, 28),
+        "16.10": date(2017, 7, 20), "17.04": date(2018, 1, 13), "17.10": date(2018, 7, 19),
+        "18.10": date(2019, 7, 18), "19.04": date(2020, 1, 23), "19.10": date(2020, 7, 17),
+        "20.10": date(2021, 7, 22), "21.04": date(2022, 1, 20), "21.10": date(2022, 7, 14),
     },
     "alpine": {
         "3.15": date(2023, 11, 1), "3.16": date(2024, 5, 23), "3.17": date(2024, 11, 22),
@@ -66,10 +73,12 @@ def _end_of_life(family: str, version: str, today: date) -> bool:
     table = END_OF_LIFE.get(family)
     if not table:
         return False
-    if version in table:
-        return table[version] < today
-    oldest = min(table, key=_version_key)
-    return bool(_version_key(version)) and _version_key(version) < _version_key(oldest)
+    for key in (version, version.split(".")[0]):  # "9.4" is covered as "9"
+        if key in table:
+            return table[key] < today
+    alive = [v for v, end in table.items() if end >= today]
+    bound = min(alive, key=_version_key) if alive else max(table, key=_version_key)
+    return bool(_version_key(version)) and _version_key(version) < _version_key(bound)
 
 
 def _ecosystem(family: str, version: str, fields: dict[str, str]) -> str | None:
@@ -103,25 +112,36 @@ def _read(tree: FileTree, path: str) -> str | None:
 
 def detect_os(tree: FileTree, today: date | None = None) -> tuple[OSInfo | None, list[Issue]]:
     """Detect the OS of a tree; an uncovered release comes with an Issue."""
-    today = today or date.today()
     fields: dict[str, str] = {}
+    source = "/etc/os-release"
     for path in ("/etc/os-release", "/usr/lib/os-release"):
         text = _read(tree, path)
         if text is not None:
             fields = parse_os_release(text)
+            source = path
             break
+    if not fields.get("ID"):
+        family, version, name, source = _fallback(tree)
+        fields = {"ID": family, "VERSION_ID": version, "PRETTY_NAME": name}
+    if fields.get("ID", "").lower() == "debian" and not fields.get("VERSION_ID"):
+        deb = (_read(tree, "/etc/debian_version") or "").strip()
+        fields["VERSION_ID"] = deb.split(".")[0] if deb[:1].isdigit() else deb
+    return detect_os_fields(fields, today, source)
+
+
+def detect_os_fields(fields: dict[str, str], today: date | None = None,
+                     source: str = "/etc/os-release") -> tuple[OSInfo | None, list[Issue]]:
+    """OS facts from os-release fields (also used for SBOM operating-system entries)."""
+    today = today or date.today()
     family = fields.get("ID", "").lower()
     version = fields.get("VERSION_ID", "")
     name = fields.get("PRETTY_NAME", "")
     if not family:
-        family, version, name = _fallback(tree)
-    if not family:
         return None, []
     if family == "alpine":
         version = ".".join(version.split(".")[:2])
-    if family == "debian" and not version:
-        deb = (_read(tree, "/etc/debian_version") or "").strip()
-        version = deb.split(".")[0] if deb[:1].isdigit() else deb
+    if family == "debian":
+        version = version.split(".")[0]
     ecosystem = _ecosystem(family, version, fields)
     eol = _end_of_life(family, version, today)
     supported = ecosystem is not None and not eol
@@ -132,24 +152,26 @@ def detect_os(tree: FileTree, today: date | None = None) -> tuple[OSInfo | None,
         why = ("is end-of-life" if eol else
                "has no vulnerability feed in OSV" if ecosystem is None else "is not covered")
         issues.append(Issue(
-            stage="os", plugin="os-release", location=Location(path="/etc/os-release"),
+            stage="os", plugin="os-release", location=Location(path=source),
             message=f"{info.name} {why}: its OS packages are not checked for vulnerabilities"))
     return info, issues
 
 
-def _fallback(tree: FileTree) -> tuple[str, str, str]:
+def _fallback(tree: FileTree) -> tuple[str, str, str, str]:
+    """(family, version, name, the file they came from) without os-release."""
     alpine = _read(tree, "/etc/alpine-release")
     if alpine:
-        return "alpine", alpine.strip(), f"Alpine Linux {alpine.strip()}"
+        return "alpine", alpine.strip(), f"Alpine Linux {alpine.strip()}", "/etc/alpine-release"
     redhat = _read(tree, "/etc/redhat-release")
     if redhat:
         m = re.match(r"(\w+).*?release\s+([\d.]+)", redhat)
         if m:
             fam = {"Red": "rhel", "CentOS": "centos", "Fedora": "fedora", "Rocky": "rocky",
                    "AlmaLinux": "almalinux"}.get(m.group(1), m.group(1).lower())
-            return fam, m.group(2).split(".")[0], redhat.strip()
+            return fam, m.group(2).split(".")[0], redhat.strip(), "/etc/redhat-release"
     deb = _read(tree, "/etc/debian_version")
     if deb:
         v = deb.strip()
-        return "debian", v.split(".")[0] if v[:1].isdigit() else v, f"Debian {v}"
-    return "", "", ""
+        return ("debian", v.split(".")[0] if v[:1].isdigit() else v, f"Debian {v}",
+                "/etc/debian_version")
+    return "", "", "", ""

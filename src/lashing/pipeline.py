@@ -12,13 +12,23 @@ from lashing import __version__
 from lashing.catalog import CATALOGERS, Cataloger, catalog, wanted_globs
 from lashing.errors import InputError
 from lashing.fs import FileTree, tree_from_directory, tree_from_image, want_globs
-from lashing.model import Issue, LayerInfo, OSInfo, Package, Report, Target, TargetKind
+from lashing.model import (
+    Issue,
+    LayerInfo,
+    Location,
+    OSInfo,
+    Package,
+    Report,
+    Target,
+    TargetKind,
+)
 from lashing.options import SourceOptions
 from lashing.osinfo import OS_FILES, detect_os
 from lashing.progress import NullProgress, Progress
 from lashing.source.image import Image
 from lashing.source.open import open_image
 from lashing.source.resolve import IMAGE_TYPES, ResolvedTarget, TargetType
+from lashing.source.sbom import read_sbom
 
 
 @dataclass(frozen=True)
@@ -58,9 +68,20 @@ def scan(target: ResolvedTarget, options: ScanOptions | None = None,
         t = Target(name=target.text, kind=TargetKind.FILESYSTEM, os=found.os,
                    packages=found.packages)
         return Report(targets=(t,), issues=found.issues, tool_version=__version__)
+    if target.type is TargetType.SBOM:
+        assert target.path is not None
+        sbom = read_sbom(target.path, target.text)
+        issues: tuple[Issue, ...] = ()
+        if sbom.os is not None and not sbom.os.supported:
+            issues = (Issue(stage="os", plugin="sbom", location=Location(path=str(target.path)),
+                            message=f"{sbom.os.name} is not covered: its OS packages are not "
+                                    "checked for vulnerabilities"),)
+        t = Target(name=target.text, kind=TargetKind.SBOM, image_id=sbom.image_id,
+                   os=sbom.os, packages=sbom.packages)
+        return Report(targets=(t,), issues=issues, tool_version=__version__)
     raise InputError(
         f"{target.text}: a {target.type.value} target; this version of lashing scans "
-        "images (docker-archive, oci, oci-archive, registry references) and directories")
+        "images (docker-archive, oci, oci-archive, registry references), directories and SBOMs")
 
 
 def _contents(tree: FileTree, options: ScanOptions, rootfs: bool) -> _Contents:

@@ -6,10 +6,20 @@ import argparse
 import os
 import re
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from lashing.errors import InputError
+from lashing.errors import InputError, LashingError
+from lashing.model import Report
+from lashing.pipeline import ScanOptions, scan
+from lashing.progress import NullProgress, Progress, TerminalProgress
+from lashing.source.resolve import resolve
+from lashing.options import Limits, SourceOptions, default_cache_dir
+from lashing.source.image import Platform
+
+if TYPE_CHECKING:
+    from lashing.cli import Context
 
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2,
           "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3, "t": 1000**4,
@@ -56,3 +66,57 @@ def write_output(text: str, output: str | None, stdout: IO[str]) -> None:
         raise InputError(f"--output {output}: the directory does not exist") from None
     except OSError as exc:
         raise InputError(f"--output {output}: cannot write ({exc.strerror})") from None
+
+
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of every command that reads images."""
+    reg = parser.add_argument_group("registry")
+    reg.add_argument("--platform", metavar="OS/ARCH[/VARIANT]",
+                     help="platform to pick from a multi-platform image (default linux/amd64)")
+    reg.add_argument("--insecure-registry", action="append", default=[], metavar="HOST[:PORT]",
+                     help="speak plain HTTP to this registry (repeatable)")
+    reg.add_argument("--ca-file", metavar="FILE", help="extra CA certificates (PEM)")
+    lim = parser.add_argument_group("limits on untrusted input")
+    lim.add_argument("--max-uncompressed", metavar="SIZE", default="10GiB",
+                     help="refuse an image whose layers decompress to more (default 10GiB)")
+    lim.add_argument("--max-file-in-memory", metavar="SIZE", default="64MiB",
+                     help="files read larger than this are spooled to a private temp file")
+
+
+def source_options(args: argparse.Namespace) -> SourceOptions:
+    limits = Limits(
+        max_uncompressed_bytes=parse_size(args.max_uncompressed, "--max-uncompressed"),
+        max_file_in_memory=parse_size(args.max_file_in_memory, "--max-file-in-memory"),
+    )
+    ca_file = Path(args.ca_file) if args.ca_file else None
+    if ca_file is not None and not ca_file.is_file():
+        raise InputError(f"--ca-file {args.ca_file}: no such file")
+    return SourceOptions(
+        platform=Platform.parse(args.platform) if args.platform else Platform(),
+        platform_explicit=bool(args.platform),
+        insecure_registries=tuple(args.insecure_registry),
+        ca_file=ca_file,
+        cache_dir=Path(args.cache_dir) if args.cache_dir else default_cache_dir(),
+        offline=args.offline,
+        limits=limits,
+    )
+
+
+def scan_all(texts: list[str], options: ScanOptions, ctx: Context) -> tuple[Report, int]:
+    """Scan every target into one report. On any failure, print each error and
+    return its exit code (the highest wins) with no report."""
+    targets = [resolve(t) for t in texts]
+    report = Report()
+    failures: list[LashingError] = []
+    with ExitStack() as stack:
+        progress: Progress = NullProgress()
+        if ctx.progress_enabled:
+            progress = stack.enter_context(TerminalProgress(ctx.stderr))
+        for target in targets:
+            try:
+                report = report.merge(scan(target, options, progress, ctx.stdin))
+            except LashingError as exc:
+                failures.append(exc)
+    for failure in failures:
+        print(failure.diagnostics(), file=ctx.stderr)
+    return report, max((f.exit_code for f in failures), default=0)
