@@ -62,6 +62,9 @@ class TerminalProgress:
     """A rich progress bar of bytes per layer, on the given stream."""
 
     def __init__(self, stream: IO[str]) -> None:
+        # rich is imported only when a bar is drawn: it is slow to import.
+        from rich.progress import Progress as RichProgress
+
         self._bar = RichProgress(
             TextColumn("{task.description}"),
             BarColumn(),

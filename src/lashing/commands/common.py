@@ -12,11 +12,11 @@ from typing import IO, TYPE_CHECKING
 
 from lashing.errors import InputError, LashingError
 from lashing.model import Report
+from lashing.options import Limits, SourceOptions, default_cache_dir
 from lashing.pipeline import ScanOptions, scan
 from lashing.progress import NullProgress, Progress, TerminalProgress
-from lashing.source.resolve import resolve
-from lashing.options import Limits, SourceOptions, default_cache_dir
 from lashing.source.image import Platform
+from lashing.source.resolve import resolve
 
 if TYPE_CHECKING:
     from lashing.cli import Context

@@ -15,8 +15,8 @@ from lashing.commands.common import (
 )
 from lashing.errors import EXIT_INCOMPLETE, EXIT_OK
 from lashing.pipeline import ScanOptions
-from lashing.report import cyclonedx, spdx, table
 from lashing.report import json as json_report
+from lashing.report import table
 
 if TYPE_CHECKING:
     from lashing.cli import Context
@@ -56,9 +56,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     report, failed = scan_all(args.targets, ScanOptions(source=source_options(args)), ctx)
     if failed:
         return failed
+    # The SBOM libraries are heavy to import: load only the one asked for.
     if fmt == "cyclonedx":
+        from lashing.report import cyclonedx
+
         text = cyclonedx.render(report)
     elif fmt == "spdx":
+        from lashing.report import spdx
+
         text = spdx.render(report)
     elif fmt == "json":
         text = json_report.render(report)

@@ -7,22 +7,19 @@ import io
 import re
 from datetime import UTC, datetime
 
-from spdx_tools.spdx.model import (
-    Actor,
-    ActorType,
-    CreationInfo,
-    Document,
+from spdx_tools.spdx.model.actor import Actor, ActorType
+from spdx_tools.spdx.model.document import CreationInfo, Document
+from spdx_tools.spdx.model.package import (
     ExternalPackageRef,
     ExternalPackageRefCategory,
     Package,
-    Relationship,
-    RelationshipType,
-    SpdxNoAssertion,
 )
+from spdx_tools.spdx.model.relationship import Relationship, RelationshipType
+from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
 from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
 
 from lashing import __version__
-from lashing.model import Report
+from lashing.model import Report, Target, TargetKind
 
 
 def _spdx_id(text: str, used: set[str]) -> str:
@@ -48,7 +45,7 @@ def render(report: Report, created: datetime | None = None) -> str:
     used: set[str] = {"SPDXRef-DOCUMENT"}
     packages: list[Package] = []
     relationships: list[Relationship] = []
-    for t in report.targets:
+    for t in report.targets or (Target(name=name, kind=TargetKind.FILESYSTEM),):
         root_id = _spdx_id(f"target-{t.name}", used)
         packages.append(Package(spdx_id=root_id, name=t.name, download_location=SpdxNoAssertion(),
                                 files_analyzed=False,
