@@ -160,8 +160,12 @@ def find_mirror() -> str:
 
 def _debootstrap_cmd(mirror: str) -> list[str]:
     return [
-        "debootstrap", "--variant=minbase", "--include=" + ",".join(DEBOOTSTRAP_INCLUDE),
-        SUITE, str(ROOTFS), mirror,
+        "debootstrap",
+        "--variant=minbase",
+        "--include=" + ",".join(DEBOOTSTRAP_INCLUDE),
+        SUITE,
+        str(ROOTFS),
+        mirror,
     ]
 
 
@@ -205,9 +209,7 @@ def _pip() -> list[str]:
     for python in (sys.executable, shutil.which("python3") or ""):
         if not python:
             continue
-        probe = subprocess.run(
-            [python, "-m", "pip", "--version"], capture_output=True, check=False
-        )
+        probe = subprocess.run([python, "-m", "pip", "--version"], capture_output=True, check=False)
         if probe.returncode == 0:
             return [python, "-m", "pip"]
     raise BuildError("pip is not available to download the layer-2 wheels")
@@ -232,9 +234,19 @@ def fetch_wheels() -> list[Path]:
         return wheels
     log("pip download " + " ".join(WHEEL_PINS))
     cmd = [
-        *_pip(), "download", "--quiet", "--disable-pip-version-check", "--no-deps",
-        "--only-binary=:all:", "--platform", "any", "--python-version", "3.11",
-        "--dest", str(WHEELS), *WHEEL_PINS,
+        *_pip(),
+        "download",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--platform",
+        "any",
+        "--python-version",
+        "3.11",
+        "--dest",
+        str(WHEELS),
+        *WHEEL_PINS,
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wheels = present()
@@ -298,7 +310,9 @@ def write_layer_tar(root: Path, tar_path: Path, *, skip_dev: bool) -> int:
                 # device nodes, fifos and the like made by debootstrap: an image's
                 # /dev is provided by the runtime, as in Docker's own debian image
                 continue
-            if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+            if not (
+                stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode)
+            ):
                 continue
             info = tar.gettarinfo(str(full), arcname=rel)
             if info is None:
@@ -334,9 +348,12 @@ def gzip_layer(tar_path: Path, blobs: Path) -> tuple[str, str, int]:
     """Compress a layer tar into blobs/; returns (diff_id, digest, size)."""
     diff_id = "sha256:" + _sha256_file(tar_path)
     tmp = blobs / ".layer.tmp"
-    with open(tar_path, "rb") as src, open(tmp, "wb") as raw:
-        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz:
-            shutil.copyfileobj(src, gz, 1 << 20)
+    with (
+        open(tar_path, "rb") as src,
+        open(tmp, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
+    ):
+        shutil.copyfileobj(src, gz, 1 << 20)
     hexdigest = _sha256_file(tmp)
     size = tmp.stat().st_size
     tmp.rename(blobs / hexdigest)
@@ -448,7 +465,11 @@ def write_docker_archive(oci: Path, out: Path, writer: str) -> str:
         writer = "skopeo" if shutil.which("skopeo") else "python"
     if writer == "skopeo":
         cmd = [
-            "skopeo", "copy", "--quiet", f"oci:{oci}:{OCI_TAG}", f"docker-archive:{out}:{ARCHIVE_REF}",
+            "skopeo",
+            "copy",
+            "--quiet",
+            f"oci:{oci}:{OCI_TAG}",
+            f"docker-archive:{out}:{ARCHIVE_REF}",
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:

@@ -145,10 +145,10 @@ def test_directory_scan(tmp_path: Path) -> None:
 
 
 def test_not_yet_scannable_target_is_a_clear_error(tmp_path: Path) -> None:
-    sbom = tmp_path / "bom.json"
-    sbom.write_text('{"bomFormat": "CycloneDX", "specVersion": "1.6"}')
-    r = run("scan", str(sbom))
-    assert r.code == 2 and "sbom target" in r.err
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n")
+    r = run("scan", str(manifest))
+    assert r.code == 2 and "kubernetes target" in r.err
 
 
 def test_module_entry_point(image: tuple[Path, Path, str]) -> None:

@@ -109,7 +109,7 @@ class BlobWriter:
             )
         reader = self._tmp.open("rb")  # stays valid even if pruned right away
         try:
-            os.replace(self._tmp, self._cache.path(self.digest))
+            self._tmp.replace(self._cache.path(self.digest))
         except OSError as exc:
             reader.close()
             self.abort()
@@ -193,7 +193,7 @@ class BlobCache:
             if entry.name.startswith(TEMP_PREFIX):
                 if now - st.st_mtime > STALE_TEMP_SECONDS:  # left by a killed process
                     with contextlib.suppress(OSError):
-                        os.unlink(entry.path)
+                        Path(entry.path).unlink()
                 continue
             if entry.is_file(follow_symlinks=False):
                 entries.append((st.st_mtime, st.st_size, Path(entry.path)))
@@ -221,7 +221,9 @@ class BlobCache:
             except FileNotFoundError:
                 pass  # another process pruned it
             except OSError as exc:
-                raise EnvironmentFailure(f"cache {self.root}: cannot remove {path} ({exc})") from None
+                raise EnvironmentFailure(
+                    f"cache {self.root}: cannot remove {path} ({exc})"
+                ) from None
             total -= size
             removed += 1
             freed += size

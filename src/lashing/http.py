@@ -34,6 +34,7 @@ from lashing.errors import InputError, LimitExceededError, RegistryError
 CERTS_DIRS: tuple[Path, ...] = (Path("/etc/containers/certs.d"), Path("/etc/docker/certs.d"))
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})  # safe to send again
 USER_AGENT = f"lashing/{__version__}"
 CHUNK = 256 * 1024
 
@@ -58,7 +59,7 @@ class StreamedResponse:
 
     @property
     def url(self) -> str:
-        return str(self._response.url)
+        return display_url(self._response.url)
 
     @property
     def status(self) -> int:
@@ -101,6 +102,12 @@ def host_port(url: httpx.URL) -> str:
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     return f"{host}:{url.port}" if url.port is not None else host
+
+
+def display_url(url: httpx.URL | str) -> str:
+    """The URL for messages: without user info, which may hold a password."""
+    u = httpx.URL(url)
+    return str(u.copy_with(userinfo=b"")) if u.userinfo else str(u)
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -178,47 +185,48 @@ class HttpClient:
 
     def _open(self, method: str, url: httpx.URL, headers: dict[str, str]) -> httpx.Response:
         if url.scheme not in ("http", "https"):
-            raise RegistryError(f"{url}: only http and https URLs are supported")
+            raise RegistryError(f"{display_url(url)}: only http and https URLs are supported")
         for _ in range(self.max_redirects + 1):
             response = self._send(method, url, headers)
             location = response.headers.get("location")
             if response.status_code not in REDIRECT_STATUSES or not location:
                 return response
             response.close()
+            where = f"{method} {display_url(url)}"
             try:
                 target = url.join(location)
             except httpx.InvalidURL:
-                raise RegistryError(f"{method} {url}: redirect to an invalid URL") from None
+                raise RegistryError(f"{where}: redirect to an invalid URL") from None
             if target.scheme not in ("http", "https"):
-                raise RegistryError(f"{method} {url}: redirect to a non-HTTP URL refused")
+                raise RegistryError(f"{where}: redirect to a non-HTTP URL refused")
             if url.scheme == "https" and target.scheme == "http":
-                raise RegistryError(
-                    f"{method} {url}: redirect from https to plain http ({target.host}) refused"
-                )
+                raise RegistryError(f"{where}: redirect to plain http ({target.host}) refused")
             if _origin(target) != _origin(url):
                 headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
             if response.status_code == 303:
                 method = "GET"
             url = target
-        raise RegistryError(f"{method} {url}: more than {self.max_redirects} redirects")
+        raise RegistryError(
+            f"{method} {display_url(url)}: more than {self.max_redirects} redirects"
+        )
 
     def _send(self, method: str, url: httpx.URL, headers: dict[str, str]) -> httpx.Response:
         client = self._client_for(url)
+        retries = self.retries if method in IDEMPOTENT else 0
         attempt = 0
         while True:
             try:
                 request = client.build_request(method, url, headers=headers)
                 response = client.send(request, stream=True)
             except httpx.TransportError as exc:
-                if not _retryable(exc) or attempt >= self.retries:
+                if not _retryable(exc) or attempt >= retries:
                     raise self._transport_error(method, url, exc, attempt + 1) from None
                 delay = self._backoff(attempt)
             else:
-                if response.status_code not in RETRY_STATUSES or attempt >= self.retries:
+                if response.status_code not in RETRY_STATUSES or attempt >= retries:
                     return response
-                delay = _retry_after(response.headers.get("retry-after"))
-                if delay is None:
-                    delay = self._backoff(attempt)
+                after = _retry_after(response.headers.get("retry-after"))
+                delay = self._backoff(attempt) if after is None else after
                 response.close()
             time.sleep(min(delay, self.max_delay))
             attempt += 1
@@ -230,27 +238,28 @@ class HttpClient:
         self, method: str, url: httpx.URL, exc: httpx.TransportError, tries: int
     ) -> RegistryError:
         host = host_port(url)
+        where = f"{method} {display_url(url)}"
         tried = f" (tried {tries} times)" if tries > 1 else ""
         if isinstance(exc, httpx.TimeoutException):
             return RegistryError(
-                f"{method} {url}: no answer from {host} within {self.timeout:g}s{tried}",
+                f"{where}: no answer from {host} within {self.timeout:g}s{tried}",
                 "check the network, or raise the timeout",
             )
         ssl_exc = _ssl_cause(exc)
         if isinstance(ssl_exc, ssl.SSLCertVerificationError):
             return RegistryError(
-                f"{method} {url}: the TLS certificate of {host} is not trusted "
+                f"{where}: the TLS certificate of {host} is not trusted "
                 f"({ssl_exc.verify_message or ssl_exc.reason})",
                 f"pass --ca-file, or put the CA in /etc/containers/certs.d/{host}/ca.crt",
             )
         if ssl_exc is not None:
             return RegistryError(
-                f"{method} {url}: TLS handshake with {host} failed ({ssl_exc.reason or ssl_exc})",
+                f"{where}: TLS handshake with {host} failed ({ssl_exc.reason or ssl_exc})",
                 f"if {host} speaks plain HTTP, pass --insecure-registry {host}",
             )
         if isinstance(exc, httpx.ConnectError):
-            return RegistryError(f"{method} {url}: cannot connect to {host} ({exc}){tried}")
-        return RegistryError(f"{method} {url}: {type(exc).__name__} ({exc}){tried}")
+            return RegistryError(f"{where}: cannot connect to {host} ({exc}){tried}")
+        return RegistryError(f"{where}: {type(exc).__name__} ({exc}){tried}")
 
     # -- per-host clients ---------------------------------------------------
 

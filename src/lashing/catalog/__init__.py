@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from lashing.catalog.apk import ApkCataloger
 from lashing.catalog.base import CatalogContext, Cataloger, CatalogError
+from lashing.catalog.dpkg import DpkgCataloger
+from lashing.catalog.rpm import RpmCataloger
 from lashing.errors import InputError
 from lashing.fs.tree import FileKind, FileTree, want_globs
 from lashing.model import Issue, Location, OSInfo, Package
 
-CATALOGERS: tuple[Cataloger, ...] = ()
+CATALOGERS: tuple[Cataloger, ...] = (
+    DpkgCataloger(),
+    ApkCataloger(),
+    RpmCataloger(),
+)
 
 
 def select(names: Sequence[str] | None) -> tuple[Cataloger, ...]:

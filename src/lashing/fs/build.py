@@ -15,6 +15,7 @@ from lashing.errors import DigestMismatchError, HostileInputError, InputError, L
 from lashing.fs.stream import (
     CHUNK,
     DECOMPRESSION_ERRORS,
+    BlockPadReader,
     Budget,
     BudgetReader,
     HashingReader,
@@ -220,7 +221,8 @@ def _apply_layer(builder: _Builder, layer: Layer, index: int, budget: Budget,
         try:
             plain_stream, _ = decompressing_reader(blob)  # type: ignore[arg-type]
             plain = HashingReader(BudgetReader(plain_stream, budget, what))  # type: ignore[arg-type]
-            tar = tarfile.open(fileobj=plain, mode="r|", bufsize=CHUNK)  # noqa: SIM115
+            tar = tarfile.open(fileobj=BlockPadReader(plain), mode="r|",  # noqa: SIM115
+                               bufsize=CHUNK)
             builder.apply(tar, index, layer.diff_id, what)
             plain.drain()
             blob.drain()

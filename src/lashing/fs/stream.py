@@ -78,6 +78,44 @@ class BudgetReader(io.RawIOBase):
         return n
 
 
+class BlockPadReader(io.RawIOBase):
+    """Ends a layer tar on a 512-byte block boundary.
+
+    Some writers (umoci insert up to 0.4.7) never close their tar writer: the
+    last member's data is complete, and covered by the diff_id, but its block
+    padding and the end-of-archive blocks are missing. tarfile refuses the
+    missing padding ("unexpected end of data") although runtimes unpack such
+    layers, so at EOF this supplies the zero bytes up to the next block
+    boundary; tarfile already accepts a missing end-of-archive marker. The
+    padding is added after the diff_id hash, never hashed.
+    """
+
+    BLOCK = 512
+
+    def __init__(self, raw: IO[bytes] | io.RawIOBase) -> None:
+        self._raw = raw
+        self._count = 0
+        self._pad: int | None = None  # zero bytes still to supply, once at EOF
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        view = memoryview(buffer)
+        if self._pad is None:
+            data = self._raw.read(len(view))
+            if data:
+                n = len(data)
+                view[:n] = data
+                self._count += n
+                return n
+            self._pad = -self._count % self.BLOCK
+        n = min(self._pad, len(view))
+        view[:n] = bytes(n)
+        self._pad -= n
+        return n
+
+
 class Budget:
     """Total uncompressed bytes allowed for one image."""
 

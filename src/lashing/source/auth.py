@@ -77,15 +77,17 @@ def find_credentials(
     if auth_file is not None:
         doc = _read_config(auth_file)
         if doc is not None:
-            found = _from_config(doc, auth_file, host, repository, environ, creds_store=False)
-            if found is not False:
-                return found
+            decided, creds = _from_config(
+                doc, auth_file, host, repository, environ, creds_store=False
+            )
+            if decided:
+                return creds
     docker_file = _docker_config_file(environ)
     doc = _read_config(docker_file)
     if doc is not None:
-        found = _from_config(doc, docker_file, host, "", environ, creds_store=True)
-        if found is not False:
-            return found
+        decided, creds = _from_config(doc, docker_file, host, "", environ, creds_store=True)
+        if decided:
+            return creds
     return None
 
 
@@ -141,29 +143,28 @@ def _from_config(
     environ: Mapping[str, str],
     *,
     creds_store: bool,
-) -> Credentials | None | bool:
-    """Credentials, None (a helper said: anonymous), or False (nothing here)."""
+) -> tuple[bool, Credentials | None]:
+    """(True, credentials or None for anonymous) when this file decides, else
+    (False, None): nothing here for `host`."""
     for key, helper in _mapping(doc, "credHelpers", path).items():
         if normalise_host(key) == host:
             if not isinstance(helper, str) or not helper:
                 raise InputError(f"{path}: credHelpers[{key!r}] must be a helper name")
-            return run_helper(helper, _helper_server_url(host), path, environ)
+            return True, run_helper(helper, _helper_server_url(host), path, environ)
     auths = _mapping(doc, "auths", path)
     for key, entry in _matching_auths(auths, host, repository):
         found = _decode_entry(entry, key, path)
         if found is not None:
-            return found
+            return True, found
     store = doc.get("credsStore")
     if creds_store and store:
         if not isinstance(store, str):
             raise InputError(f"{path}: 'credsStore' must be a helper name")
-        return run_helper(store, _helper_server_url(host), path, environ)
-    return False
+        return True, run_helper(store, _helper_server_url(host), path, environ)
+    return False, None
 
 
-def _matching_auths(
-    auths: dict[str, Any], host: str, repository: str
-) -> list[tuple[str, Any]]:
+def _matching_auths(auths: dict[str, Any], host: str, repository: str) -> list[tuple[str, Any]]:
     """Entries for `host`; `host/ns/repo` and `host/ns` keys (containers auth
     files) before the plain host, most specific first."""
     scoped: list[tuple[int, str, Any]] = []
@@ -197,10 +198,10 @@ def _decode_entry(entry: Any, key: str, path: Path) -> Credentials | None:
         if not colon or not username:
             raise InputError(f"{path}: auths[{key!r}].auth is not base64 of USER:PASSWORD")
         return Credentials(username, password, source)
-    username = entry.get("username")
-    if isinstance(username, str) and username:
-        password = entry.get("password")
-        return Credentials(username, password if isinstance(password, str) else "", source)
+    user = entry.get("username")
+    if isinstance(user, str) and user:
+        secret = entry.get("password")
+        return Credentials(user, secret if isinstance(secret, str) else "", source)
     return None
 
 
