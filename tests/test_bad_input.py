@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,20 @@ def test_multi_image_archive_needs_a_tag(tmp_path: Path) -> None:
 def test_not_an_archive(tmp_path: Path) -> None:
     (tmp_path / "x.tar").write_bytes(b"\x00garbage" * 100)
     refused(run("scan", f"docker-archive:{tmp_path / 'x.tar'}"), "x.tar")
+
+
+def test_gzipped_docker_archive_is_read_and_bounded(tmp_path: Path) -> None:
+    img = build([{"etc/os-release": "ID=debian\nVERSION_ID=12\n", "zeros": b"\0" * 300_000}])
+    archive = write_docker_archive(tmp_path / "a.tar", [(img, ["t:1"])])
+    gz = tmp_path / "a.tar.gz"
+    gz.write_bytes(gzip.compress(archive.read_bytes()))
+    for target in (str(gz), f"docker-archive:{gz}"):
+        r = run("scan", target, "--format", "json")
+        assert r.code == 0, r.err
+        assert r.json()["targets"][0]["image_id"] == img.image_id
+    r = run("scan", "docker-archive:-", "--format", "json", stdin=gz.read_bytes())
+    assert r.code == 0 and r.json()["targets"][0]["image_id"] == img.image_id
+    refused(run("scan", str(gz), "--max-uncompressed", "100KB"), "decompressed archive",
+            "over")
+    leftovers = [p for p in Path(tempfile.gettempdir()).glob("lashing-stdin-*")]
+    assert leftovers == [] or all(p.stat().st_mtime < gz.stat().st_mtime for p in leftovers)

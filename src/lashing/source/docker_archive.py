@@ -23,12 +23,13 @@ def open_docker_archive(path: Path, tag: str | None, options: SourceOptions,
     return _open(store, tag, options, reference)
 
 
-def spool_stdin(stream: IO[bytes], options: SourceOptions, reference: str) -> Path:
-    """Copy an archive from a pipe to a private temp file (tar needs to seek).
-
-    The caller deletes the file. The copy is capped by max_archive_bytes.
-    """
-    limit = options.limits.max_archive_bytes
+def spool_archive(stream: IO[bytes], options: SourceOptions, reference: str,
+                  what: str = "the archive on standard input",
+                  limit: int | None = None) -> Path:
+    """Copy an archive from a pipe (or a decompressor) to a private temp file,
+    since tar needs to seek. The caller deletes the file. The copy is capped
+    by max_archive_bytes."""
+    limit = options.limits.max_archive_bytes if limit is None else limit
     fd, name = tempfile.mkstemp(prefix="lashing-stdin-", suffix=".tar")
     path = Path(name)
     total = 0
@@ -37,8 +38,7 @@ def spool_stdin(stream: IO[bytes], options: SourceOptions, reference: str) -> Pa
             while chunk := stream.read(1024 * 1024):
                 total += len(chunk)
                 if total > limit:
-                    raise LimitExceededError(
-                        f"{reference}: the archive on standard input is over {limit} bytes")
+                    raise LimitExceededError(f"{reference}: {what} is over {limit} bytes")
                 out.write(chunk)
     except BaseException:
         path.unlink(missing_ok=True)
@@ -46,7 +46,7 @@ def spool_stdin(stream: IO[bytes], options: SourceOptions, reference: str) -> Pa
     if total == 0:
         path.unlink(missing_ok=True)
         raise InputError(
-            f"{reference}: standard input is empty",
+            f"{reference}: {what} is empty",
             "pipe an archive in, e.g. podman save IMAGE | lashing scan docker-archive:-")
     return path
 

@@ -14,6 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from lashing.errors import InputError
+from lashing.fs.stream import GZIP_MAGIC, ZSTD_MAGIC
 
 
 class TargetType(StrEnum):
@@ -51,7 +52,7 @@ def _split_path(rest: str) -> tuple[str, str | None]:
     """`PATH[:REF]`: the longest prefix that exists is the path."""
     if Path(rest).exists():
         return rest, None
-    for i in [m.start() for m in re.finditer(":", rest)]:
+    for i in reversed([m.start() for m in re.finditer(":", rest)]):
         if Path(rest[:i]).exists():
             return rest[:i], rest[i + 1:] or None
     head, sep, tail = rest.partition(":")
@@ -107,7 +108,12 @@ def _sniff(path: Path, text: str) -> ResolvedTarget:
     except OSError as exc:
         raise InputError(f"{text}: cannot read ({exc.strerror})") from None
     if len(head) >= 262 and head[257:262] == b"ustar":
-        return ResolvedTarget(_sniff_tar(path, text), text, path=path)
+        return ResolvedTarget(_sniff_tar(path, text, "r:"), text, path=path)
+    if head[:2] == GZIP_MAGIC:  # docker save | gzip > app.tar.gz
+        return ResolvedTarget(_sniff_tar(path, text, "r|gz"), text, path=path)
+    if head[:4] == ZSTD_MAGIC:
+        raise InputError(f"{text}: a zstd-compressed archive; name its form explicitly",
+                         "use docker-archive:PATH or oci-archive:PATH")
     kind = _sniff_document(head)
     if kind is None:
         raise InputError(f"{text}: cannot tell what this file is",
@@ -115,16 +121,16 @@ def _sniff(path: Path, text: str) -> ResolvedTarget:
     return ResolvedTarget(kind, text, path=path)
 
 
-def _sniff_tar(path: Path, text: str) -> TargetType:
+def _sniff_tar(path: Path, text: str, mode: str) -> TargetType:
     try:
-        with tarfile.open(path, mode="r:") as tar:
+        with tarfile.open(path, mode=mode) as tar:
             for member in tar:
                 name = member.name.removeprefix("./")
                 if name == "manifest.json":
                     return TargetType.DOCKER_ARCHIVE
                 if name == "oci-layout":
                     return TargetType.OCI_ARCHIVE
-    except (tarfile.TarError, OSError) as exc:
+    except (tarfile.TarError, OSError, EOFError) as exc:
         raise InputError(f"{text}: unreadable tar archive ({exc})") from None
     raise InputError(f"{text}: a tar archive with neither manifest.json nor oci-layout",
                      "lashing reads docker-archive and oci-archive tarballs")
