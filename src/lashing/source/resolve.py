@@ -12,6 +12,7 @@ import tarfile
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from lashing.errors import InputError
 from lashing.fs.stream import GZIP_MAGIC, ZSTD_MAGIC
@@ -121,7 +122,7 @@ def _sniff(path: Path, text: str) -> ResolvedTarget:
     return ResolvedTarget(kind, text, path=path)
 
 
-def _sniff_tar(path: Path, text: str, mode: str) -> TargetType:
+def _sniff_tar(path: Path, text: str, mode: Literal["r:", "r|gz"]) -> TargetType:
     try:
         with tarfile.open(path, mode=mode) as tar:
             for member in tar:
