@@ -9,16 +9,23 @@ from pathlib import Path
 import pytest
 
 from lashing.errors import DigestMismatchError, HostileInputError, InputError, LimitExceededError
-from lashing.fs import FileKind, FileTree, tree_from_directory, tree_from_image, want_globs
+from lashing.fs import (
+    FileEntry,
+    FileKind,
+    FileTree,
+    tree_from_directory,
+    tree_from_image,
+    want_globs,
+)
 from lashing.options import Limits, SourceOptions
 from lashing.source.oci_layout import open_oci_dir
 
-from imagebuilder import F, build, image_config, sha256, write_oci_layout
+from imagebuilder import F, Files, build, image_config, sha256, write_oci_layout
 
 
-def tree_of(tmp_path: Path, layers: list[dict[str, object]], want: str = "**",
+def tree_of(tmp_path: Path, layers: list[Files], want: str = "**",
             compression: str | None = "gzip", limits: Limits | None = None) -> FileTree:
-    img = build(layers, compression=compression)  # type: ignore[arg-type]
+    img = build(layers, compression=compression)
     write_oci_layout(tmp_path / "oci", [(img, "t")])
     image = open_oci_dir(tmp_path / "oci", "t", SourceOptions(), "oci:test")
     return tree_from_image(image, want_globs(want), limits or Limits())
@@ -220,3 +227,35 @@ def test_truncated_tar_is_an_input_error(tmp_path: Path) -> None:
     image = open_oci_dir(tmp_path / "oci", "t", SourceOptions(), "oci:test")
     with pytest.raises(InputError, match=r"corrupt or truncated|digest"):
         tree_from_image(image, want_globs())
+
+
+class Recorder:
+    def __init__(self, limit_paths: str = "/**") -> None:
+        self.match = want_globs(limit_paths)
+        self.seen: list[tuple[str, str | None, bytes]] = []
+        self.skips: list[str] = []
+
+    def wants(self, entry: FileEntry) -> bool:
+        return self.match(entry.path)
+
+    def visit(self, entry: FileEntry, data: bytes) -> None:
+        self.seen.append((entry.path, entry.layer, data))
+
+    def skipped(self, entry: FileEntry, reason: str) -> None:
+        self.skips.append(entry.path)
+
+
+def test_visitors_see_deleted_and_replaced_files(tmp_path: Path) -> None:
+    img = build([{"root/.aws/credentials": "key", "etc/conf": "v1", "big": b"x" * 5000},
+                 {"root/.aws/.wh.credentials": "", "etc/conf": "v2"}])
+    write_oci_layout(tmp_path / "oci", [(img, "t")])
+    image = open_oci_dir(tmp_path / "oci", "t", SourceOptions(), "oci:test")
+    rec = Recorder()
+    tree = tree_from_image(image, want_globs("/etc/conf"), Limits(max_file_in_memory=1000),
+                           visitors=[rec])
+    assert ("/root/.aws/credentials", img.diff_ids[0], b"key") in rec.seen
+    assert ("/etc/conf", img.diff_ids[0], b"v1") in rec.seen
+    assert ("/etc/conf", img.diff_ids[1], b"v2") in rec.seen
+    assert rec.skips == ["/big"]
+    assert tree.get("/root/.aws/credentials") is None
+    assert tree.read("/etc/conf") == b"v2"

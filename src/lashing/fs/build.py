@@ -7,7 +7,7 @@ import os
 import stat
 import tarfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -26,6 +26,7 @@ from lashing.fs.tree import (
     FileEntry,
     FileKind,
     FileTree,
+    LayerVisitor,
     Spool,
     Want,
     issue,
@@ -59,9 +60,11 @@ _KINDS = {
 class _Builder:
     """Mutable state while layers are applied; frozen into a FileTree at the end."""
 
-    def __init__(self, want: Want, limits: Limits) -> None:
+    def __init__(self, want: Want, limits: Limits,
+                 visitors: Sequence[LayerVisitor] = ()) -> None:
         self.want = want
         self.limits = limits
+        self.visitors = tuple(visitors)
         self.entries: dict[str, FileEntry] = {
             "/": FileEntry("/", FileKind.DIR, 0o755, 0, 0, 0, None, None)
         }
@@ -171,10 +174,29 @@ class _Builder:
                               size if kind in (FileKind.FILE, FileKind.HARDLINK) else 0,
                               link, diff_id)
             self._put(entry, index)
-            if kind is FileKind.FILE and self.want(path):
-                self._keep(tar, member, path, diff_id)
+            if kind is FileKind.FILE:
+                self._content(tar, member, entry)
             elif kind is FileKind.HARDLINK and link is not None and link in self.contents:
                 self.contents[path] = self.contents[link]
+
+    def _content(self, tar: tarfile.TarFile, member: tarfile.TarInfo, entry: FileEntry) -> None:
+        """Read a file's content once, for the tree and for every visitor that wants it."""
+        keep = self.want(entry.path)
+        visitors = [v for v in self.visitors if v.wants(entry)]
+        if not keep and not visitors:
+            return
+        if visitors and member.size <= self.limits.max_file_in_memory:
+            f = tar.extractfile(member)
+            data = f.read() if f is not None else b""
+            for visitor in visitors:
+                visitor.visit(entry, data)
+            if keep:
+                self.contents[entry.path] = data
+            return
+        for visitor in visitors:
+            visitor.skipped(entry, f"{member.size} bytes is over the in-memory limit")
+        if keep:
+            self._keep(tar, member, entry.path, entry.layer or "")
 
     def _keep(self, tar: tarfile.TarFile, member: tarfile.TarInfo, path: str,
               diff_id: str) -> None:
@@ -245,11 +267,16 @@ def _apply_layer(builder: _Builder, layer: Layer, index: int, budget: Budget,
 
 
 def tree_from_image(image: Image, want: Want, limits: Limits | None = None,
-                    progress: Progress | None = None) -> FileTree:
-    """Stream every layer once, in order, into one merged tree."""
+                    progress: Progress | None = None,
+                    visitors: Sequence[LayerVisitor] = ()) -> FileTree:
+    """Stream every layer once, in order, into one merged tree.
+
+    Visitors see every regular file of every layer as it streams by, including
+    files a later layer deletes (secrets hide there), each read only once.
+    """
     limits = limits or Limits()
     progress = progress or NullProgress()
-    builder = _Builder(want, limits)
+    builder = _Builder(want, limits, visitors)
     budget = Budget(limits.max_uncompressed_bytes)
     try:
         for index, layer in enumerate(image.layers):

@@ -15,11 +15,26 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import IO
+from typing import IO, Protocol
 
 from lashing.model import Issue, Location
 
 Want = Callable[[str], bool]
+
+
+class LayerVisitor(Protocol):
+    """Sees the content of every regular file in every layer, once, as the
+    layer streams by; also files that a later layer deletes or replaces."""
+
+    def wants(self, entry: FileEntry) -> bool:
+        """Whether to read this file's content (decide from path, size, mode)."""
+        ...
+
+    def visit(self, entry: FileEntry, data: bytes) -> None: ...
+
+    def skipped(self, entry: FileEntry, reason: str) -> None:
+        """A wanted file that was not read (over the in-memory limit)."""
+        ...
 
 
 class FileKind(StrEnum):
