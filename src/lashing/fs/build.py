@@ -17,7 +17,6 @@ from lashing.fs.stream import (
     DECOMPRESSION_ERRORS,
     BlockPadReader,
     Budget,
-    BudgetReader,
     HashingReader,
     decompressing_reader,
 )
@@ -242,7 +241,7 @@ def _apply_layer(builder: _Builder, layer: Layer, index: int, budget: Budget,
         blob = HashingReader(raw, task.advance)
         try:
             plain_stream, _ = decompressing_reader(blob)  # type: ignore[arg-type]
-            plain = HashingReader(BudgetReader(plain_stream, budget, what))  # type: ignore[arg-type]
+            plain = HashingReader(plain_stream, budget=budget, what=what)
             tar = tarfile.open(fileobj=BlockPadReader(plain), mode="r|",  # noqa: SIM115
                                bufsize=CHUNK)
             builder.apply(tar, index, layer.diff_id, what)

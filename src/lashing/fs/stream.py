@@ -27,13 +27,17 @@ CHUNK = 1024 * 1024
 
 
 class HashingReader(io.RawIOBase):
-    """Passes bytes through, hashing them and counting them."""
+    """Passes bytes through, hashing and counting them; with a budget, also
+    spends them against it so that a decompression bomb is refused."""
 
-    def __init__(self, raw: IO[bytes], on_bytes: Callable[[int], None] | None = None) -> None:
+    def __init__(self, raw: IO[bytes], on_bytes: Callable[[int], None] | None = None,
+                 budget: Budget | None = None, what: str = "") -> None:
         self._raw = raw
         self._hash = hashlib.sha256()
         self.count = 0
         self._on_bytes = on_bytes
+        self._budget = budget
+        self._what = what
 
     def readable(self) -> bool:
         return True
@@ -48,6 +52,8 @@ class HashingReader(io.RawIOBase):
             self.count += n
             if self._on_bytes is not None:
                 self._on_bytes(n)
+            if self._budget is not None:
+                self._budget.spend(n, self._what)
         return n
 
     def drain(self) -> None:
@@ -56,26 +62,6 @@ class HashingReader(io.RawIOBase):
 
     def digest(self) -> str:
         return "sha256:" + self._hash.hexdigest()
-
-
-class BudgetReader(io.RawIOBase):
-    """Counts decompressed bytes against a shared budget; a bomb is refused."""
-
-    def __init__(self, raw: IO[bytes], budget: Budget, what: str) -> None:
-        self._raw = raw
-        self._budget = budget
-        self._what = what
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        view = memoryview(buffer)
-        data = self._raw.read(len(view))
-        n = len(data)
-        view[:n] = data
-        self._budget.spend(n, self._what)
-        return n
 
 
 class BlockPadReader(io.RawIOBase):
