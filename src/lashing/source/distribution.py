@@ -37,7 +37,8 @@ from lashing.http import HttpClient, StreamedResponse, host_port
 from lashing.options import SourceOptions
 from lashing.progress import Progress
 from lashing.source.auth import Credentials, find_credentials
-from lashing.source.image import INDEX_TYPES, MANIFEST_TYPES, check_digest_syntax, load_json
+from lashing.source.image import INDEX_TYPES, MANIFEST_TYPES, load_json
+from lashing.source.manifest import Descriptor
 from lashing.source.reference import Reference
 
 SCHEMA1_TYPES = (
@@ -73,27 +74,6 @@ def parse_challenge(header: str | None) -> Challenge | None:
             value = re.sub(r"\\(.)", r"\1", value[1:-1])
         params[match.group(1).lower()] = value
     return Challenge(scheme.lower(), params)
-
-
-@dataclass(frozen=True)
-class Descriptor:
-    media_type: str
-    digest: str
-    size: int
-
-
-def descriptor(value: Any, what: str) -> Descriptor:
-    if not isinstance(value, dict):
-        raise InputError(f"{what}: a descriptor is not a JSON object")
-    digest, size, media = value.get("digest"), value.get("size"), value.get("mediaType", "")
-    if not isinstance(digest, str):
-        raise InputError(f"{what}: a descriptor has no digest")
-    check_digest_syntax(digest, what)
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise InputError(f"{what}: descriptor {digest} has no valid size")
-    if not isinstance(media, str):
-        raise InputError(f"{what}: descriptor {digest} has a mediaType that is not a string")
-    return Descriptor(media, digest, size)
 
 
 def _sha256(data: bytes) -> str:

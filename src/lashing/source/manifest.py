@@ -3,6 +3,7 @@ OCI layout and registry sources."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from lashing.errors import InputError
@@ -40,18 +41,29 @@ def media_type(doc: Any, what: str, fallback: str | None = None) -> str:
     return str(mt)
 
 
-def descriptor(desc: Any, what: str) -> tuple[str, str, int]:
-    """(digest, mediaType, size) of a descriptor, validated."""
-    if not isinstance(desc, dict) or not isinstance(desc.get("digest"), str):
-        raise InputError(f"{what}: malformed descriptor")
-    digest = check_digest_syntax(desc["digest"], what)
-    size = desc.get("size")
-    if not isinstance(size, int) or size < 0:
+@dataclass(frozen=True)
+class Descriptor:
+    media_type: str
+    digest: str
+    size: int
+
+
+def descriptor(value: Any, what: str) -> Descriptor:
+    """A content descriptor, validated (digest syntax, size, media type)."""
+    if not isinstance(value, dict):
+        raise InputError(f"{what}: a descriptor is not a JSON object")
+    digest, size, media = value.get("digest"), value.get("size"), value.get("mediaType", "")
+    if not isinstance(digest, str):
+        raise InputError(f"{what}: a descriptor has no digest")
+    check_digest_syntax(digest, what)
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise InputError(f"{what}: descriptor {digest} has no valid size")
-    return digest, str(desc.get("mediaType") or ""), size
+    if not isinstance(media, str):
+        raise InputError(f"{what}: descriptor {digest} has a mediaType that is not a string")
+    return Descriptor(media, digest, size)
 
 
-def layer_descriptors(doc: dict[str, Any], what: str) -> tuple[tuple[str, str, int], ...]:
+def layer_descriptors(doc: dict[str, Any], what: str) -> tuple[Descriptor, ...]:
     config = doc.get("config")
     layers = doc.get("layers")
     if not isinstance(config, dict) or not isinstance(layers, list):
@@ -63,28 +75,35 @@ def platform_of(desc: dict[str, Any]) -> Platform | None:
     p = desc.get("platform")
     if not isinstance(p, dict):
         return None
-    return Platform(str(p.get("os", "")), str(p.get("architecture", "")), p.get("variant"))
+    variant = p.get("variant")
+    return Platform(str(p.get("os", "")), str(p.get("architecture", "")),
+                    variant if isinstance(variant, str) and variant else None)
 
 
-def select_platform(index: dict[str, Any], want: Platform, what: str) -> dict[str, Any]:
+def select_platform(index: dict[str, Any], want: Platform, what: str,
+                    explicit: bool = True) -> dict[str, Any]:
     """The manifest descriptor of an index that matches `want`.
 
-    Attestation manifests (platform unknown/unknown) are never chosen. No
-    match is an error listing the platforms the index offers.
+    Attestation manifests (platform unknown/unknown) are never chosen. When
+    the user named no platform and the index offers exactly one, it is taken.
+    No match is an error listing the platforms the index offers.
     """
     manifests = index.get("manifests")
     if not isinstance(manifests, list):
         raise InputError(f"{what}: index without a manifests list")
-    offered: list[str] = []
+    real: list[tuple[Platform, dict[str, Any]]] = []
     for desc in manifests:
         if not isinstance(desc, dict):
             continue
         plat = platform_of(desc)
         if plat is None or plat.os == "unknown":
             continue
-        offered.append(str(plat))
+        real.append((plat, desc))
+    for plat, desc in real:
         if want.matches(plat):
             return desc
-    listing = ", ".join(sorted(set(offered))) or "none"
+    if not explicit and len(real) == 1:
+        return real[0][1]
+    listing = ", ".join(sorted({str(p) for p, _ in real})) or "none"
     raise InputError(f"{what}: no image for platform {want}; available: {listing}",
-                     "choose one with --platform")
+                     "choose one with --platform OS/ARCH[/VARIANT]")

@@ -63,11 +63,12 @@ def _choose(index: dict[str, Any], tag: str | None, options: SourceOptions,
             raise InputError(f"{what}: no image tagged {tag!r}; tags: {', '.join(tags) or 'none'}")
         if len(names) == 1:
             return dict(names[0])
-        return select_platform({"manifests": names}, options.platform, what)
+        return select_platform({"manifests": names}, options.platform, what,
+                               options.platform_explicit)
     if len(manifests) == 1:
         return dict(manifests[0])
     if any(isinstance(d, dict) and "platform" in d for d in manifests):
-        return select_platform(index, options.platform, what)
+        return select_platform(index, options.platform, what, options.platform_explicit)
     tags = sorted({_ref_name(d) for d in manifests if _ref_name(d)})
     raise InputError(f"{what}: the layout holds {len(manifests)} images; name one as "
                      f"{what}:TAG (tags: {', '.join(tags) or 'none'})")
@@ -88,33 +89,33 @@ def _open(store: Store, tag: str | None, options: SourceOptions, reference: str)
         raise InputError(f"{reference}: index.json is not a JSON object")
     desc = _choose(index, tag, options, reference)
     for _depth in range(4):
-        digest, mt, size = descriptor(desc, reference)
-        data = _read_blob(store, digest, size, limit, reference)
-        doc = load_json(data, f"{reference}: manifest {digest}", limit)
-        mt = media_type(doc, f"{reference}: manifest {digest}", mt or None)
+        d = descriptor(desc, reference)
+        data = _read_blob(store, d.digest, d.size, limit, reference)
+        doc = load_json(data, f"{reference}: manifest {d.digest}", limit)
+        mt = media_type(doc, f"{reference}: manifest {d.digest}", d.media_type or None)
         if mt in INDEX_TYPES:
-            desc = select_platform(doc, options.platform, reference)
+            desc = select_platform(doc, options.platform, reference, options.platform_explicit)
             continue
-        return _image(store, doc, digest, reference, options)
+        return _image(store, doc, d.digest, reference, options)
     raise InputError(f"{reference}: indexes nested too deeply")
 
 
 def _image(store: Store, doc: dict[str, Any], manifest_digest: str, reference: str,
            options: SourceOptions) -> Image:
     limit = options.limits.max_json_bytes
-    cfg_digest, _, cfg_size = descriptor(doc.get("config"), reference)
-    config_bytes = _read_blob(store, cfg_digest, cfg_size, limit, reference)
-    config = parse_config(config_bytes, f"{reference}: config {cfg_digest}")
+    cfg = descriptor(doc.get("config"), reference)
+    config_bytes = _read_blob(store, cfg.digest, cfg.size, limit, reference)
+    config = parse_config(config_bytes, f"{reference}: config {cfg.digest}")
     blobs = []
-    for digest, mt, size in layer_descriptors(doc, reference):
-        path = blob_path(digest, reference)
+    for d in layer_descriptors(doc, reference):
+        path = blob_path(d.digest, reference)
         if not store.exists(path):
-            raise InputError(f"{reference}: layer {digest} is missing from the layout")
+            raise InputError(f"{reference}: layer {d.digest} is missing from the layout")
         opener = functools.partial(_open_blob, store, path)
-        blobs.append((digest, mt, size, opener))
+        blobs.append((d.digest, d.media_type, d.size, opener))
     return Image(
         reference=reference,
-        image_id=cfg_digest,
+        image_id=cfg.digest,
         manifest_digest=manifest_digest,
         repo_digests=(),
         repo_tags=(),

@@ -25,7 +25,7 @@ from lashing.errors import DigestMismatchError, InputError
 from lashing.http import HttpClient
 from lashing.options import SourceOptions
 from lashing.progress import Progress
-from lashing.source.distribution import Descriptor, RegistryClient, descriptor, schema1_error
+from lashing.source.distribution import RegistryClient, schema1_error
 from lashing.source.image import (
     INDEX_TYPES,
     MANIFEST_TYPES,
@@ -33,10 +33,10 @@ from lashing.source.image import (
     MEDIA_OCI_CONFIG,
     Image,
     Opener,
-    Platform,
     build_layers,
     parse_config,
 )
+from lashing.source.manifest import Descriptor, descriptor, select_platform
 from lashing.source.reference import Reference, parse_reference
 
 CONFIG_TYPES = (MEDIA_OCI_CONFIG, MEDIA_DOCKER_CONFIG)
@@ -110,32 +110,8 @@ class _Puller:
         )
 
     def _select_platform(self, doc: dict[str, Any], what: str) -> Descriptor:
-        entries = doc.get("manifests")
-        if not isinstance(entries, list):
-            raise InputError(f"{what}: image index has no manifests list")
-        candidates: list[tuple[Platform, Descriptor]] = []
-        for entry in entries:
-            desc = descriptor(entry, what)
-            plat = entry.get("platform")
-            if not isinstance(plat, dict):
-                continue
-            os_, arch, variant = plat.get("os"), plat.get("architecture"), plat.get("variant")
-            if not isinstance(os_, str) or not isinstance(arch, str):
-                continue
-            p = Platform(os_, arch, variant if isinstance(variant, str) and variant else None)
-            candidates.append((p, desc))
-        wanted = self.options.platform
-        matches = [d for p, d in candidates if wanted.matches(p)]
-        real = [(p, d) for p, d in candidates if p.os != "unknown"]  # not attestations
-        if not matches and not self.options.platform_explicit and len(real) == 1:
-            matches = [real[0][1]]  # a single-platform index: take it unless one was asked for
-        if not matches:
-            available = ", ".join(sorted({str(p) for p, _ in real})) or "none"
-            raise InputError(
-                f"{what}: no image for platform {wanted}; available: {available}",
-                "choose one with --platform OS/ARCH[/VARIANT]",
-            )
-        return matches[0]
+        entry = select_platform(doc, self.options.platform, what, self.options.platform_explicit)
+        return descriptor(entry, what)
 
     def _open_layer(self, desc: Descriptor, progress: Progress) -> IO[bytes]:
         return self.client.open_blob(desc, f"{self.ref}: layer {desc.digest}", progress)
