@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import jsonschema
 import pytest
 
 from lashing import __version__
-from lashing.cli import COMMANDS
+from lashing.cli import COMMANDS, main
 
 from cli_helpers import run
 from imagebuilder import F, build, write_docker_archive, write_oci_layout
@@ -160,3 +161,22 @@ def test_module_entry_point(image: tuple[Path, Path, str]) -> None:
                        capture_output=True, text=True, check=False)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["targets"][0]["image_id"] == image_id
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_only(image: tuple[Path, Path, str]) -> None:
+    oci, _, image_id = image
+    out, err = io.StringIO(), Terminal()
+    assert main(["scan", str(oci), "--format", "json"], out, err) == 0
+    assert "layer" in err.getvalue()  # the bar was drawn on stderr
+    assert json.loads(out.getvalue())["targets"][0]["image_id"] == image_id  # stdout untouched
+    quiet = Terminal()
+    assert main(["scan", str(oci), "--no-progress"], io.StringIO(), quiet) == 0
+    assert quiet.getvalue() == ""
+    plain = io.StringIO()
+    assert main(["scan", str(oci)], io.StringIO(), plain) == 0
+    assert plain.getvalue() == ""

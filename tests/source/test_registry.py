@@ -127,6 +127,19 @@ def test_pull_by_tag_and_by_digest_match_skopeo(registry: Registry, tmp_path: Pa
     assert_same(by_digest, built)
     assert by_digest.manifest_digest == pushed and by_digest.repo_tags == ()
 
+    # The merged file tree is the same as from the layout the image came from.
+    from lashing.fs import tree_from_image, want_globs
+    from lashing.source.oci_layout import open_oci_dir
+
+    def listing(img: Image) -> list[tuple[object, ...]]:
+        with tree_from_image(img, want_globs("**")) as tree:
+            return [(e.path, e.kind, e.mode, e.uid, e.gid, e.size, e.link_target, e.layer,
+                     tree.read(e.path) if tree.has_content(e.path) else None)
+                    for e in tree.walk()]
+
+    local = open_oci_dir(layout, "1.0", SourceOptions(), f"oci:{layout}:1.0")
+    assert listing(by_tag) == listing(local)
+
 
 def test_index_selects_the_platform(registry: Registry, tmp_path: Path) -> None:
     amd, arm = image("multi-amd"), image("multi-arm", arch="arm64", variant="v8")
