@@ -3,7 +3,6 @@
 #   python3-venv   the virtual environment for the project
 #   docker-registry the real Distribution registry the registry tests run on loopback
 #   skopeo, umoci  reference tools the tests use as oracles
-#   apache2-utils  htpasswd -B for the registry's basic-auth tests
 set -euo pipefail
 
 need=()
@@ -12,7 +11,20 @@ if [ "${1:-}" = "--test" ]; then
   [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
   command -v skopeo >/dev/null || need+=(skopeo)
   command -v umoci >/dev/null || need+=(umoci)
-  command -v htpasswd >/dev/null || need+=(apache2-utils)
+  command -v debootstrap >/dev/null || need+=(debootstrap)  # dpkg fixture rootfs
+  command -v rpmbuild >/dev/null || need+=(rpm)  # rpm databases and rpm -qa as oracle
+  command -v rpm >/dev/null || need+=(rpm)  # rpm.vercmp, the RPM version-order oracle
+  command -v db5.3_load >/dev/null || need+=(db5.3-util)  # Berkeley DB rpm Packages fixture
+  command -v gpg >/dev/null || need+=(gnupg)  # a gpg-pubkey entry in the rpm fixtures
+  command -v npm >/dev/null || need+=(nodejs npm)  # npm fixture project and `npm ls` oracle
+  command -v go >/dev/null || need+=(golang-go)  # Go binaries and `go version -m` oracle
+  [ -e /usr/share/java/commons-lang3.jar ] || need+=(libcommons-lang3-java)  # jar oracle
+  command -v objcopy >/dev/null || need+=(binutils)  # a real ELF given a .dep-v0 section
+  # rpm with NDB support, built from Debian's source for the NDB fixture
+  for p in gcc make pkg-config xz-utils libpopt-dev liblua5.3-dev libgcrypt20-dev libmagic-dev \
+           libsqlite3-dev zlib1g-dev liblzma-dev libbz2-dev; do
+    dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+  done
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 

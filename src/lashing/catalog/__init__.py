@@ -10,8 +10,16 @@ from collections.abc import Iterable, Sequence
 
 from lashing.catalog.apk import ApkCataloger
 from lashing.catalog.base import CatalogContext, Cataloger, CatalogError
+from lashing.catalog.dotnet import DotnetDepsCataloger, DotnetLockfileCataloger
 from lashing.catalog.dpkg import DpkgCataloger
+from lashing.catalog.golang import GoBinaryCataloger, GoModCataloger
+from lashing.catalog.java import JavaArchiveCataloger, JavaLockfileCataloger
+from lashing.catalog.npm import NpmInstalledCataloger, NpmLockfileCataloger
+from lashing.catalog.php import PhpInstalledCataloger, PhpLockfileCataloger
+from lashing.catalog.python import PythonInstalledCataloger, PythonLockfileCataloger
 from lashing.catalog.rpm import RpmCataloger
+from lashing.catalog.ruby import RubyInstalledCataloger, RubyLockfileCataloger
+from lashing.catalog.rust import RustBinaryCataloger, RustLockfileCataloger
 from lashing.errors import InputError
 from lashing.fs.tree import FileKind, FileTree, want_globs
 from lashing.model import Issue, Location, OSInfo, Package
@@ -20,6 +28,22 @@ CATALOGERS: tuple[Cataloger, ...] = (
     DpkgCataloger(),
     ApkCataloger(),
     RpmCataloger(),
+    PythonInstalledCataloger(),
+    PythonLockfileCataloger(),
+    NpmInstalledCataloger(),
+    NpmLockfileCataloger(),
+    GoBinaryCataloger(),
+    GoModCataloger(),
+    JavaArchiveCataloger(),
+    JavaLockfileCataloger(),
+    RustBinaryCataloger(),
+    RustLockfileCataloger(),
+    RubyInstalledCataloger(),
+    RubyLockfileCataloger(),
+    PhpInstalledCataloger(),
+    PhpLockfileCataloger(),
+    DotnetDepsCataloger(),
+    DotnetLockfileCataloger(),
 )
 
 
