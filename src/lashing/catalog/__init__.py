@@ -74,7 +74,7 @@ def catalog(tree: FileTree, catalogers: Sequence[Cataloger],
     packages: list[Package] = []
     issues: list[Issue] = []
     matchers = [(c, want_globs(*c.globs)) for c in catalogers]
-    for entry in tree.walk():
+    for entry in tree.kept():  # the tree kept exactly what some cataloger asked for
         if entry.kind not in (FileKind.FILE, FileKind.HARDLINK):
             continue
         for cataloger, match in matchers:

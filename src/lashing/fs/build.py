@@ -3,11 +3,11 @@ opaque directories in layer order, and keeping only the wanted contents."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
-import tarfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
@@ -15,11 +15,13 @@ from lashing.errors import DigestMismatchError, HostileInputError, InputError, L
 from lashing.fs.stream import (
     CHUNK,
     DECOMPRESSION_ERRORS,
-    BlockPadReader,
     Budget,
     HashingReader,
-    decompressing_reader,
+    Prefixed,
+    decompressor,
+    detect_compression,
 )
+from lashing.fs.tarstream import Member, TarStream
 from lashing.fs.tree import (
     Content,
     FileEntry,
@@ -41,27 +43,38 @@ WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
 
 # What reading a damaged layer raises, whichever decompressor is at work.
-LAYER_ERRORS: tuple[type[Exception], ...] = (tarfile.TarError, zlib.error, *DECOMPRESSION_ERRORS)
+LAYER_ERRORS: tuple[type[Exception], ...] = (zlib.error, *DECOMPRESSION_ERRORS)
 
 _KINDS = {
-    tarfile.REGTYPE: FileKind.FILE,
-    tarfile.AREGTYPE: FileKind.FILE,
-    tarfile.CONTTYPE: FileKind.FILE,
-    tarfile.DIRTYPE: FileKind.DIR,
-    tarfile.SYMTYPE: FileKind.SYMLINK,
-    tarfile.LNKTYPE: FileKind.HARDLINK,
-    tarfile.CHRTYPE: FileKind.CHAR,
-    tarfile.BLKTYPE: FileKind.BLOCK,
-    tarfile.FIFOTYPE: FileKind.FIFO,
+    b"0": FileKind.FILE,
+    b"\0": FileKind.FILE,
+    b"7": FileKind.FILE,
+    b"5": FileKind.DIR,
+    b"2": FileKind.SYMLINK,
+    b"1": FileKind.HARDLINK,
+    b"3": FileKind.CHAR,
+    b"4": FileKind.BLOCK,
+    b"6": FileKind.FIFO,
 }
+
+
+class Sniffed:
+    """Paths whose content is kept only when it starts with one of `magics`
+    (executables among everything under /opt, say), checked on the first bytes."""
+
+    def __init__(self, want: Want, magics: tuple[bytes, ...]) -> None:
+        self.want = want
+        self.magics = magics
+        self.head = max((len(m) for m in magics), default=0)
 
 
 class _Builder:
     """Mutable state while layers are applied; frozen into a FileTree at the end."""
 
     def __init__(self, want: Want, limits: Limits,
-                 visitors: Sequence[LayerVisitor] = ()) -> None:
+                 visitors: Sequence[LayerVisitor] = (), sniffed: Sniffed | None = None) -> None:
         self.want = want
+        self.sniffed = sniffed
         self.limits = limits
         self.visitors = tuple(visitors)
         self.entries: dict[str, FileEntry] = {
@@ -127,8 +140,8 @@ class _Builder:
             )
 
     # -- one layer -------------------------------------------------------
-    def apply(self, tar: tarfile.TarFile, index: int, diff_id: str, what: str) -> None:
-        for member in _members(tar, what):
+    def apply(self, tar: TarStream, index: int, diff_id: str, what: str) -> None:
+        for member in tar.members():
             path = normalize_member(member.name)
             if path is None:
                 raise HostileInputError(
@@ -178,15 +191,18 @@ class _Builder:
             elif kind is FileKind.HARDLINK and link is not None and link in self.contents:
                 self.contents[path] = self.contents[link]
 
-    def _content(self, tar: tarfile.TarFile, member: tarfile.TarInfo, entry: FileEntry) -> None:
+    def _content(self, tar: TarStream, member: Member, entry: FileEntry) -> None:
         """Read a file's content once, for the tree and for every visitor that wants it."""
         keep = self.want(entry.path)
+        head = b""
+        if not keep and self.sniffed is not None and self.sniffed.want(entry.path):
+            head = tar.read(self.sniffed.head)
+            keep = head.startswith(self.sniffed.magics)
         visitors = [v for v in self.visitors if v.wants(entry)]
         if not keep and not visitors:
             return
-        if visitors and member.size <= self.limits.max_file_in_memory:
-            f = tar.extractfile(member)
-            data = f.read() if f is not None else b""
+        if member.size <= self.limits.max_file_in_memory:
+            data = head + tar.read()
             for visitor in visitors:
                 visitor.visit(entry, data)
             if keep:
@@ -194,39 +210,19 @@ class _Builder:
             return
         for visitor in visitors:
             visitor.skipped(entry, f"{member.size} bytes is over the in-memory limit")
-        if keep:
-            self._keep(tar, member, entry.path, entry.layer or "")
-
-    def _keep(self, tar: tarfile.TarFile, member: tarfile.TarInfo, path: str,
-              diff_id: str) -> None:
-        f = tar.extractfile(member)
-        if f is None:
-            return
-        if member.size <= self.limits.max_file_in_memory:
-            self.contents[path] = f.read()
+        if not keep:
             return
         if self.spool.used + member.size > self.spool.cap:
-            self.issues.append(issue("layer", path, diff_id,
+            self.issues.append(issue("layer", entry.path, entry.layer,
                                      f"not read: {member.size} bytes would pass the spool limit "
                                      f"of {self.spool.cap} bytes"))
             return
-        self.contents[path] = self.spool.store(iter(lambda: f.read(CHUNK), b""))
+        self.contents[entry.path] = self.spool.store([head, *tar.chunks()])
         self.spool.used += member.size
 
     def tree(self) -> FileTree:
         return FileTree(self.entries, self.contents, self.spool, self.issues,
                         self.limits.symlink_hops)
-
-
-def _members(tar: tarfile.TarFile, what: str) -> Iterator[tarfile.TarInfo]:
-    while True:
-        try:
-            member = tar.next()
-        except LAYER_ERRORS as exc:
-            raise InputError(f"{what}: corrupt or truncated layer ({_why(exc)})") from None
-        if member is None:
-            return
-        yield member
 
 
 def _why(exc: BaseException) -> str:
@@ -238,14 +234,29 @@ def _apply_layer(builder: _Builder, layer: Layer, index: int, budget: Budget,
     task = progress.task(f"layer {index + 1} {layer.diff_id[7:19]}", layer.size)
     raw: IO[bytes] = layer.opener()
     try:
-        blob = HashingReader(raw, task.advance)
+        head = raw.read(4)
+        compression = detect_compression(head)
+        # An uncompressed blob is its own tar: its one hash serves both digests.
+        blob = HashingReader(Prefixed(head, raw), task.advance,  # type: ignore[arg-type]
+                             hashing=layer.digest is not None or compression is None)
+        plain = hashlib.sha256()
+
+        def seen(chunk: bytes) -> None:
+            plain.update(chunk)
+            budget.spend(len(chunk), what)
+
+        def seen_uncompressed(chunk: bytes) -> None:
+            budget.spend(len(chunk), what)
+
         try:
-            plain_stream, _ = decompressing_reader(blob)  # type: ignore[arg-type]
-            plain = HashingReader(plain_stream, budget=budget, what=what)
-            tar = tarfile.open(fileobj=BlockPadReader(plain), mode="r|",  # noqa: SIM115
-                               bufsize=CHUNK)
+            plain_stream = decompressor(blob, compression)  # type: ignore[arg-type]
+            if compression is None:
+                plain = blob.hasher
+                tar = TarStream(plain_stream, seen_uncompressed, what)
+            else:
+                tar = TarStream(plain_stream, seen, what)
             builder.apply(tar, index, layer.diff_id, what)
-            plain.drain()
+            tar.drain()
             blob.drain()
         except LashingError:
             raise
@@ -255,9 +266,10 @@ def _apply_layer(builder: _Builder, layer: Layer, index: int, budget: Budget,
             raise DigestMismatchError(
                 f"{what}: blob digest is {blob.digest()}, expected {layer.digest}; refused"
             )
-        if plain.digest() != layer.diff_id:
+        diff_id = "sha256:" + plain.hexdigest()
+        if diff_id != layer.diff_id:
             raise DigestMismatchError(
-                f"{what}: uncompressed digest is {plain.digest()}, expected diff_id "
+                f"{what}: uncompressed digest is {diff_id}, expected diff_id "
                 f"{layer.diff_id}; refused"
             )
     finally:
@@ -267,7 +279,8 @@ def _apply_layer(builder: _Builder, layer: Layer, index: int, budget: Budget,
 
 def tree_from_image(image: Image, want: Want, limits: Limits | None = None,
                     progress: Progress | None = None,
-                    visitors: Sequence[LayerVisitor] = ()) -> FileTree:
+                    visitors: Sequence[LayerVisitor] = (),
+                    sniffed: Sniffed | None = None) -> FileTree:
     """Stream every layer once, in order, into one merged tree.
 
     Visitors see every regular file of every layer as it streams by, including
@@ -275,7 +288,7 @@ def tree_from_image(image: Image, want: Want, limits: Limits | None = None,
     """
     limits = limits or Limits()
     progress = progress or NullProgress()
-    builder = _Builder(want, limits, visitors)
+    builder = _Builder(want, limits, visitors, sniffed)
     budget = Budget(limits.max_uncompressed_bytes)
     try:
         for index, layer in enumerate(image.layers):

@@ -31,9 +31,10 @@ class HashingReader(io.RawIOBase):
     spends them against it so that a decompression bomb is refused."""
 
     def __init__(self, raw: IO[bytes], on_bytes: Callable[[int], None] | None = None,
-                 budget: Budget | None = None, what: str = "") -> None:
+                 budget: Budget | None = None, what: str = "", hashing: bool = True) -> None:
         self._raw = raw
-        self._hash = hashlib.sha256()
+        self.hasher = hashlib.sha256()
+        self.hashing = hashing
         self.count = 0
         self._on_bytes = on_bytes
         self._budget = budget
@@ -48,7 +49,8 @@ class HashingReader(io.RawIOBase):
         n = len(data)
         view[:n] = data
         if n:
-            self._hash.update(data)
+            if self.hashing:
+                self.hasher.update(data)
             self.count += n
             if self._on_bytes is not None:
                 self._on_bytes(n)
@@ -61,45 +63,7 @@ class HashingReader(io.RawIOBase):
             pass
 
     def digest(self) -> str:
-        return "sha256:" + self._hash.hexdigest()
-
-
-class BlockPadReader(io.RawIOBase):
-    """Ends a layer tar on a 512-byte block boundary.
-
-    Some writers (umoci insert up to 0.4.7) never close their tar writer: the
-    last member's data is complete, and covered by the diff_id, but its block
-    padding and the end-of-archive blocks are missing. tarfile refuses the
-    missing padding ("unexpected end of data") although runtimes unpack such
-    layers, so at EOF this supplies the zero bytes up to the next block
-    boundary; tarfile already accepts a missing end-of-archive marker. The
-    padding is added after the diff_id hash, never hashed.
-    """
-
-    BLOCK = 512
-
-    def __init__(self, raw: IO[bytes] | io.RawIOBase) -> None:
-        self._raw = raw
-        self._count = 0
-        self._pad: int | None = None  # zero bytes still to supply, once at EOF
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        view = memoryview(buffer)
-        if self._pad is None:
-            data = self._raw.read(len(view))
-            if data:
-                n = len(data)
-                view[:n] = data
-                self._count += n
-                return n
-            self._pad = -self._count % self.BLOCK
-        n = min(self._pad, len(view))
-        view[:n] = bytes(n)
-        self._pad -= n
-        return n
+        return "sha256:" + self.hasher.hexdigest()
 
 
 class Budget:
@@ -131,14 +95,42 @@ def detect_compression(head: bytes) -> str | None:
     return None
 
 
+class Prefixed(io.RawIOBase):
+    """`head` (bytes already read from `raw`) followed by the rest of `raw`."""
+
+    def __init__(self, head: bytes, raw: IO[bytes]) -> None:
+        self._head = head
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        view = memoryview(buffer)
+        if self._head:
+            n = min(len(view), len(self._head))
+            view[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._raw.read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+
+def decompressor(raw: IO[bytes], kind: str | None) -> IO[bytes]:
+    """`raw` decompressed as `kind` says (gzip, zstd or None)."""
+    buffered = io.BufferedReader(cast(io.RawIOBase, raw), CHUNK)
+    if kind == "gzip":
+        gz = _gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[no-untyped-call]
+        return cast(IO[bytes], gz)
+    if kind == "zstd":
+        reader = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
+        return io.BufferedReader(reader, CHUNK)
+    return buffered
+
+
 def decompressing_reader(raw: IO[bytes]) -> tuple[IO[bytes], str | None]:
     """Wrap `raw` in the decompressor its first bytes call for."""
     buffered = io.BufferedReader(cast(io.RawIOBase, raw), CHUNK)
     kind = detect_compression(buffered.peek(4)[:4])
-    if kind == "gzip":
-        gz = _gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[no-untyped-call]
-        return cast(IO[bytes], gz), kind
-    if kind == "zstd":
-        reader = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
-        return io.BufferedReader(reader, CHUNK), kind
-    return buffered, None
+    return decompressor(buffered, kind), kind

@@ -151,6 +151,13 @@ class FileTree:
         for path in sorted(self._entries):
             yield self._entries[path]
 
+    def kept(self) -> Iterator[FileEntry]:
+        """The entries whose content was kept, in path order."""
+        for path in sorted(self._contents):
+            entry = self._entries.get(path)
+            if entry is not None:
+                yield entry
+
     def glob(self, pattern: str) -> list[FileEntry]:
         match = want_globs(pattern)
         return [e for e in self.walk() if match(e.path)]
