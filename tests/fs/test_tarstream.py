@@ -25,7 +25,7 @@ def archive(fmt: int, members: list[tuple[str, bytes, dict[str, object]]]) -> by
 
 
 def read_all(data: bytes) -> tuple[list[tuple[Member, bytes]], int]:
-    seen = []
+    seen: list[bytes] = []
     stream = TarStream(io.BytesIO(data), seen.append, "test")
     out = [(m, stream.read()) for m in stream.members()]
     stream.drain()
