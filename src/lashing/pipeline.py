@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from lashing import __version__
-from lashing.catalog import CATALOGERS, Cataloger, catalog, wanted_globs
+from lashing.catalog import CATALOGERS, Cataloger, catalog, sniffed_globs, wanted_globs
 from lashing.errors import InputError
 from lashing.fs import FileTree, tree_from_directory, tree_from_image, want_globs
+from lashing.fs.build import Sniffed
 from lashing.model import (
     Issue,
     LayerInfo,
@@ -51,9 +52,12 @@ def scan(target: ResolvedTarget, options: ScanOptions | None = None,
     options = options or ScanOptions()
     progress = progress or NullProgress()
     want = want_globs(*OS_FILES, *wanted_globs(options.catalogers))
+    binary_globs, magics = sniffed_globs(options.catalogers)
+    sniffed = Sniffed(want_globs(*binary_globs), magics) if binary_globs else None
     if target.type in IMAGE_TYPES:
         with open_image(target, options.source, progress, stdin) as image:
-            tree = tree_from_image(image, want, options.source.limits, progress)
+            tree = tree_from_image(image, want, options.source.limits, progress,
+                                   sniffed=sniffed)
             with tree:
                 found = _contents(tree, options, rootfs=True)
             return Report(targets=(_image_target(target, image, found),),
@@ -62,7 +66,8 @@ def scan(target: ResolvedTarget, options: ScanOptions | None = None,
         assert target.path is not None
         if not target.path.is_dir():
             raise InputError(f"{target.text}: not a directory")
-        tree = tree_from_directory(target.path, want, options.source.limits)
+        tree = tree_from_directory(target.path, want_globs(
+            *OS_FILES, *wanted_globs(options.catalogers), *binary_globs), options.source.limits)
         with tree:
             found = _contents(tree, options, rootfs=any(p in tree for p in OS_FILES))
         t = Target(name=target.text, kind=TargetKind.FILESYSTEM, os=found.os,

@@ -63,8 +63,24 @@ def select(names: Sequence[str] | None) -> tuple[Cataloger, ...]:
     return tuple(chosen)
 
 
+def magics_of(cataloger: Cataloger) -> tuple[bytes, ...]:
+    """Magic numbers a file must start with to be worth keeping (binary catalogers
+    declare them: their globs cover whole directories of arbitrary files)."""
+    magics: tuple[bytes, ...] = getattr(cataloger, "magics", ())
+    return magics
+
+
 def wanted_globs(catalogers: Iterable[Cataloger]) -> tuple[str, ...]:
-    return tuple(g for c in catalogers for g in c.globs)
+    """Globs of the files to keep whatever their content."""
+    return tuple(g for c in catalogers if not magics_of(c) for g in c.globs)
+
+
+def sniffed_globs(catalogers: Iterable[Cataloger]) -> tuple[tuple[str, ...], tuple[bytes, ...]]:
+    """Globs of files kept only when they start with a magic number, and the magics."""
+    chosen = [c for c in catalogers if magics_of(c)]
+    globs = tuple(dict.fromkeys(g for c in chosen for g in c.globs))
+    magics = tuple(dict.fromkeys(m for c in chosen for m in magics_of(c)))
+    return globs, magics
 
 
 def catalog(tree: FileTree, catalogers: Sequence[Cataloger],
@@ -94,5 +110,14 @@ def catalog(tree: FileTree, catalogers: Sequence[Cataloger],
     return packages, issues
 
 
-__all__ = ["CATALOGERS", "CatalogContext", "CatalogError", "Cataloger", "catalog", "select",
-           "wanted_globs"]
+__all__ = [
+    "CATALOGERS",
+    "CatalogContext",
+    "CatalogError",
+    "Cataloger",
+    "catalog",
+    "magics_of",
+    "select",
+    "sniffed_globs",
+    "wanted_globs",
+]

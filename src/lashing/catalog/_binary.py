@@ -30,6 +30,10 @@ _MACHO_MAGICS = (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe",
                  b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
 
 
+# Files under BINARY_GLOBS are kept only when they start with one of these.
+BINARY_MAGICS: tuple[bytes, ...] = (b"\x7fELF", b"MZ", *_MACHO_MAGICS)
+
+
 def binary_format(data: bytes) -> BinaryFormat | None:
     """The executable format by magic number, or None for anything else."""
     head = data[:4]

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from lashing.catalog._binary import BINARY_GLOBS, binary_format
+from lashing.catalog._binary import BINARY_GLOBS, BINARY_MAGICS, binary_format
 from lashing.catalog._common import (
     DEFAULT_MAX_PACKAGES,
     Collector,
@@ -78,6 +78,7 @@ class GoBinaryCataloger:
     name: str = field(default="go-binary", init=False)
     tags: tuple[str, ...] = field(default=("binary",), init=False)
     globs: tuple[str, ...] = field(default=BINARY_GLOBS, init=False)
+    magics: tuple[bytes, ...] = field(default=BINARY_MAGICS, init=False)
 
     def parse(self, path: str, data: bytes, ctx: CatalogContext) -> list[Package]:
         return guarded("Go binary", lambda: self._parse(path, data, ctx))

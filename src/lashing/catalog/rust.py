@@ -24,7 +24,7 @@ import json
 import zlib
 from dataclasses import dataclass, field
 
-from lashing.catalog._binary import BINARY_GLOBS, BinaryFormat, Elf, binary_format
+from lashing.catalog._binary import BINARY_GLOBS, BINARY_MAGICS, BinaryFormat, Elf, binary_format
 from lashing.catalog._common import (
     DEFAULT_MAX_FILE_BYTES,
     DEFAULT_MAX_PACKAGES,
@@ -83,6 +83,7 @@ class RustBinaryCataloger:
     name: str = field(default="rust-binary", init=False)
     tags: tuple[str, ...] = field(default=("binary",), init=False)
     globs: tuple[str, ...] = field(default=BINARY_GLOBS, init=False)
+    magics: tuple[bytes, ...] = field(default=BINARY_MAGICS, init=False)
 
     def parse(self, path: str, data: bytes, ctx: CatalogContext) -> list[Package]:
         return guarded("binary", lambda: self._parse(path, data, ctx))

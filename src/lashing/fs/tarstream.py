@@ -103,14 +103,21 @@ class TarStream:
         self._padding_left = 0
 
     # -- buffer ----------------------------------------------------------------
-    def _more(self) -> bool:
+    def _chunk(self) -> bytes:
         if self._eof:
-            return False
+            return b""
         chunk = self._source.read(CHUNK)
         if not chunk:
             self._eof = True
-            return False
+            return b""
         self._on_chunk(chunk)
+        return chunk
+
+    def _more(self) -> bool:
+        """Append one chunk to the buffer (only called when the buffer is used up)."""
+        chunk = self._chunk()
+        if not chunk:
+            return False
         rest = self._buf[self._pos:]
         self._buf = rest + chunk if rest else chunk
         self._pos = 0
@@ -118,11 +125,27 @@ class TarStream:
 
     def _take(self, n: int) -> bytes:
         """Exactly n bytes, or fewer only at the end of the stream."""
-        while len(self._buf) - self._pos < n and self._more():
-            pass
-        data = self._buf[self._pos:self._pos + n]
-        self._pos += len(data)
-        return data
+        available = len(self._buf) - self._pos
+        if available >= n:
+            data = self._buf[self._pos:self._pos + n]
+            self._pos += n
+            return data
+        parts = [self._buf[self._pos:]]
+        got = available
+        self._buf, self._pos = b"", 0
+        while got < n:
+            chunk = self._chunk()
+            if not chunk:
+                break
+            need = n - got
+            if len(chunk) <= need:
+                parts.append(chunk)
+                got += len(chunk)
+            else:
+                parts.append(chunk[:need])
+                self._buf, self._pos = chunk, need
+                got = n
+        return b"".join(parts)
 
     def _skip(self, n: int) -> int:
         """Skip up to n bytes; returns how many were skipped."""
