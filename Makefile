@@ -17,7 +17,8 @@ $(STAMP): requirements.lock pyproject.toml
 ## demo: build a small example image in code and scan it
 demo: $(STAMP)
 	$(BIN)/python examples/demo_image.py build/demo
-	$(BIN)/lashing scan oci:build/demo:1.0 --no-progress
+	$(BIN)/lashing db import --db build/demo.db src/lashing/vulndb/data/demo
+	$(BIN)/lashing scan oci:build/demo:1.0 --db build/demo.db --no-progress
 
 ## test: lint, type-check and run the whole test suite
 test: $(STAMP)

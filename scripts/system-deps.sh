@@ -20,6 +20,7 @@ if [ "${1:-}" = "--test" ]; then
   command -v go >/dev/null || need+=(golang-go)  # Go binaries and `go version -m` oracle
   [ -e /usr/share/java/commons-lang3.jar ] || need+=(libcommons-lang3-java)  # jar oracle
   command -v objcopy >/dev/null || need+=(binutils)  # a real ELF given a .dep-v0 section
+  [ -x /usr/sbin/clamd ] || need+=(clamav-daemon)  # clamd for the ClamAV tests (test-only DB)
   # rpm with NDB support, built from Debian's source for the NDB fixture
   for p in gcc make pkg-config xz-utils libpopt-dev liblua5.3-dev libgcrypt20-dev libmagic-dev \
            libsqlite3-dev zlib1g-dev liblzma-dev libbz2-dev; do

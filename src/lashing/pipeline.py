@@ -6,6 +6,7 @@ Never prints, never exits: the CLI renders the Report it returns.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
 from lashing import __version__
@@ -13,7 +14,11 @@ from lashing.catalog import CATALOGERS, Cataloger, catalog, sniffed_globs, wante
 from lashing.errors import InputError
 from lashing.fs import FileTree, tree_from_directory, tree_from_image, want_globs
 from lashing.fs.build import Sniffed
+from lashing.fs.tree import FileKind
 from lashing.model import (
+    Check,
+    DatabaseInfo,
+    Finding,
     Issue,
     LayerInfo,
     Location,
@@ -22,80 +27,211 @@ from lashing.model import (
     Report,
     Target,
     TargetKind,
+    VulnStatus,
 )
 from lashing.options import SourceOptions
 from lashing.osinfo import OS_FILES, detect_os
 from lashing.progress import NullProgress, Progress
+from lashing.rules.dockerfile import DockerfileError, scan_dockerfile
+from lashing.rules.framework import RuleConfig
+from lashing.rules.image import IMAGE_RULE_GLOBS, ImageSubject, age_days, scan_image
 from lashing.source.image import Image
 from lashing.source.open import open_image
 from lashing.source.resolve import IMAGE_TYPES, ResolvedTarget, TargetType
 from lashing.source.sbom import read_sbom
+from lashing.vulndb import database_info, default_db_path, match, open_database, staleness_warning
+
+SCANNERS = ("vuln", "misconfig", "secret", "malware")
+DOCKERFILE_GLOBS = ("**/Dockerfile", "**/Containerfile", "**/Dockerfile.*", "**/*.Dockerfile",
+                    "**/*.dockerfile")
+MAX_DOCKERFILE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class ScanOptions:
     source: SourceOptions = field(default_factory=SourceOptions)
     catalogers: tuple[Cataloger, ...] = CATALOGERS
+    scanners: frozenset[str] = frozenset(SCANNERS)
+    rules: RuleConfig = field(default_factory=RuleConfig)
+    skip_rules: frozenset[str] = frozenset()
+    db_path: Path | None = None  # None: $LASHING_DB or the cache directory's
+    ignore_unfixed: bool = False
+    show_unimportant: bool = False
 
 
-@dataclass(frozen=True)
-class _Contents:
-    """What the content stages found in one tree."""
+@dataclass
+class _Found:
+    """What the stages found in one target."""
 
-    os: OSInfo | None
-    packages: tuple[Package, ...]
-    issues: tuple[Issue, ...]
+    os: OSInfo | None = None
+    packages: tuple[Package, ...] = ()
+    findings: list[Finding] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    database: DatabaseInfo | None = None
+
+    def add(self, result: tuple[list[Finding], list[Check]]) -> None:
+        self.findings.extend(result[0])
+        self.checks.extend(result[1])
 
 
 def scan(target: ResolvedTarget, options: ScanOptions | None = None,
          progress: Progress | None = None, stdin: IO[bytes] | None = None) -> Report:
     options = options or ScanOptions()
     progress = progress or NullProgress()
-    want = want_globs(*OS_FILES, *wanted_globs(options.catalogers))
+    if target.type in IMAGE_TYPES:
+        return _scan_image(target, options, progress, stdin)
+    if target.type is TargetType.DIRECTORY:
+        return _scan_directory(target, options)
+    if target.type is TargetType.DOCKERFILE:
+        return _scan_dockerfile(target, options)
+    if target.type is TargetType.SBOM:
+        return _scan_sbom(target, options)
+    raise InputError(
+        f"{target.text}: a {target.type.value} target; this version of lashing scans images "
+        "(docker-archive, oci, oci-archive, registry references), directories, Dockerfiles "
+        "and SBOMs")
+
+
+def _globs(options: ScanOptions, *extra: str) -> tuple[str, ...]:
+    globs = [*OS_FILES, *wanted_globs(options.catalogers), *extra]
+    if "misconfig" in options.scanners:
+        globs.extend(IMAGE_RULE_GLOBS)
+    return tuple(globs)
+
+
+def _report(t: Target, found: _Found) -> Report:
+    return Report(targets=(t,), findings=tuple(found.findings), checks=tuple(found.checks),
+                  issues=tuple(found.issues), tool_version=__version__,
+                  database=found.database)
+
+
+def _vulnerabilities(options: ScanOptions, found: _Found, target: str, identity: str) -> None:
+    """Match the packages against the offline database. No database is an Issue
+    (never "no vulnerabilities"); a database that cannot be used is an error."""
+    if "vuln" not in options.scanners or not found.packages:
+        return
+    path = options.db_path or default_db_path(options.source.cache_dir)
+    if not path.is_file():
+        found.issues.append(Issue(
+            stage="vulndb", plugin="database", location=Location(path=str(path)),
+            message="no vulnerability database, so packages were not checked for "
+                    "vulnerabilities; run 'lashing db update' or 'lashing db import'"))
+        return
+    with open_database(path) as db:
+        findings, issues = match(found.packages, db, target=target, target_identity=identity)
+        found.database = database_info(db)
+        ecosystems = {p.ecosystem for p in found.packages}
+        stale = staleness_warning(db, ecosystems=ecosystems)
+    if stale:
+        found.issues.append(Issue(stage="vulndb", plugin="database",
+                                  location=Location(path=str(path)), message=stale))
+    hidden = set()
+    if options.ignore_unfixed:
+        hidden.add(VulnStatus.UNFIXED)
+    if not options.show_unimportant:
+        hidden.add(VulnStatus.UNIMPORTANT)
+    found.findings.extend(f for f in findings
+                          if f.vulnerability is None or f.vulnerability.status not in hidden)
+    found.issues.extend(issues)
+
+
+def _scan_image(target: ResolvedTarget, options: ScanOptions, progress: Progress,
+                stdin: IO[bytes] | None) -> Report:
     binary_globs, magics = sniffed_globs(options.catalogers)
     sniffed = Sniffed(want_globs(*binary_globs), magics) if binary_globs else None
-    if target.type in IMAGE_TYPES:
-        with open_image(target, options.source, progress, stdin) as image:
-            tree = tree_from_image(image, want, options.source.limits, progress,
-                                   sniffed=sniffed)
-            with tree:
-                found = _contents(tree, options, rootfs=True)
-            return Report(targets=(_image_target(target, image, found),),
-                          issues=found.issues, tool_version=__version__)
-    if target.type is TargetType.DIRECTORY:
-        assert target.path is not None
-        if not target.path.is_dir():
-            raise InputError(f"{target.text}: not a directory")
-        tree = tree_from_directory(target.path, want_globs(
-            *OS_FILES, *wanted_globs(options.catalogers), *binary_globs), options.source.limits)
-        with tree:
-            found = _contents(tree, options, rootfs=any(p in tree for p in OS_FILES))
-        t = Target(name=target.text, kind=TargetKind.FILESYSTEM, os=found.os,
-                   packages=found.packages)
-        return Report(targets=(t,), issues=found.issues, tool_version=__version__)
-    if target.type is TargetType.SBOM:
-        assert target.path is not None
-        sbom = read_sbom(target.path, target.text)
-        issues: tuple[Issue, ...] = ()
-        if sbom.os is not None and not sbom.os.supported:
-            issues = (Issue(stage="os", plugin="sbom", location=Location(path=str(target.path)),
-                            message=f"{sbom.os.name} is not covered: its OS packages are not "
-                                    "checked for vulnerabilities"),)
-        t = Target(name=target.text, kind=TargetKind.SBOM, image_id=sbom.image_id,
-                   os=sbom.os, packages=sbom.packages)
-        return Report(targets=(t,), issues=issues, tool_version=__version__)
-    raise InputError(
-        f"{target.text}: a {target.type.value} target; this version of lashing scans "
-        "images (docker-archive, oci, oci-archive, registry references), directories and SBOMs")
+    found = _Found()
+    with open_image(target, options.source, progress, stdin) as image:
+        with tree_from_image(image, want_globs(*_globs(options)), options.source.limits,
+                             progress, sniffed=sniffed) as tree:
+            _contents(tree, options, found, rootfs=True)
+            _vulnerabilities(options, found, target.text, image.image_id)
+            if "misconfig" in options.scanners:
+                subject = ImageSubject(image.config, target.text, tree,
+                                       age_days(image.config.created), options.rules)
+                found.add(scan_image(subject, target.text, image.image_id, options.rules,
+                                     options.skip_rules))
+        return _report(_image_target(target, image, found), found)
 
 
-def _contents(tree: FileTree, options: ScanOptions, rootfs: bool) -> _Contents:
+def _scan_directory(target: ResolvedTarget, options: ScanOptions) -> Report:
+    assert target.path is not None
+    if not target.path.is_dir():
+        raise InputError(f"{target.text}: not a directory")
+    binary_globs, _ = sniffed_globs(options.catalogers)
+    found = _Found()
+    extra = DOCKERFILE_GLOBS if "misconfig" in options.scanners else ()
+    with tree_from_directory(target.path, want_globs(*_globs(options, *binary_globs, *extra)),
+                             options.source.limits) as tree:
+        _contents(tree, options, found, rootfs=any(p in tree for p in OS_FILES))
+        _vulnerabilities(options, found, target.text, str(target.path.resolve()))
+        if "misconfig" in options.scanners:
+            match = want_globs(*DOCKERFILE_GLOBS)
+            for entry in tree.kept():
+                if entry.kind is FileKind.FILE and match(entry.path):
+                    _dockerfile(str(target.path) + entry.path, tree.read(entry.path), options,
+                                found)
+    t = Target(name=target.text, kind=TargetKind.FILESYSTEM, os=found.os,
+               packages=found.packages)
+    return _report(t, found)
+
+
+def _scan_dockerfile(target: ResolvedTarget, options: ScanOptions) -> Report:
+    assert target.path is not None
+    try:
+        size = target.path.stat().st_size
+        if size > MAX_DOCKERFILE_BYTES:
+            raise InputError(f"{target.text}: {size} bytes is too large for a Dockerfile")
+        data = target.path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{target.text}: cannot read ({exc.strerror})") from None
+    found = _Found()
+    if "misconfig" in options.scanners:
+        found.add(scan_dockerfile(target.text, _text(data, target.text), options.rules,
+                                  options.skip_rules))
+    return _report(Target(name=target.text, kind=TargetKind.CONFIG), found)
+
+
+def _dockerfile(path: str, data: bytes, options: ScanOptions, found: _Found) -> None:
+    """A Dockerfile found inside a directory: a bad one is an Issue, not the end."""
+    try:
+        found.add(scan_dockerfile(path, _text(data, path), options.rules, options.skip_rules))
+    except (DockerfileError, InputError) as exc:
+        found.issues.append(Issue(stage="rules", plugin="dockerfile",
+                                  location=Location(path=path), message=exc.message))
+
+
+def _text(data: bytes, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{what}: not UTF-8 text") from None
+
+
+def _scan_sbom(target: ResolvedTarget, options: ScanOptions) -> Report:
+    assert target.path is not None
+    sbom = read_sbom(target.path, target.text)
+    found = _Found(os=sbom.os, packages=sbom.packages)
+    _vulnerabilities(options, found, target.text, sbom.image_id or str(target.path.resolve()))
+    if sbom.os is not None and not sbom.os.supported:
+        found.issues.append(Issue(
+            stage="os", plugin="sbom", location=Location(path=str(target.path)),
+            message=f"{sbom.os.name} is not covered: its OS packages are not checked for "
+                    "vulnerabilities"))
+    t = Target(name=target.text, kind=TargetKind.SBOM, image_id=sbom.image_id, os=sbom.os,
+               packages=sbom.packages)
+    return _report(t, found)
+
+
+def _contents(tree: FileTree, options: ScanOptions, found: _Found, rootfs: bool) -> None:
     os_info, os_issues = detect_os(tree) if rootfs else (None, [])
     packages, cat_issues = catalog(tree, options.catalogers, os_info)
-    return _Contents(os_info, tuple(packages), (*tree.issues, *os_issues, *cat_issues))
+    found.os = os_info
+    found.packages = tuple(packages)
+    found.issues.extend([*tree.issues, *os_issues, *cat_issues])
 
 
-def _image_target(target: ResolvedTarget, image: Image, found: _Contents) -> Target:
+def _image_target(target: ResolvedTarget, image: Image, found: _Found) -> Target:
     layers = tuple(
         LayerInfo(diff_id=layer.diff_id, digest=layer.digest, media_type=layer.media_type,
                   size=layer.size, created_by=layer.created_by)
@@ -112,3 +248,6 @@ def _image_target(target: ResolvedTarget, image: Image, found: _Contents) -> Tar
         layers=layers,
         packages=found.packages,
     )
+
+
+__all__ = ["SCANNERS", "ScanOptions", "scan"]

@@ -1,8 +1,10 @@
-"""lashing scan TARGET...: read images and directories and report on them."""
+"""lashing scan TARGET...: read images, directories and Dockerfiles and report on them."""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lashing.commands.common import (
@@ -13,26 +15,29 @@ from lashing.commands.common import (
     source_options,
     write_output,
 )
-from lashing.errors import EXIT_INCOMPLETE, EXIT_OK
-from lashing.pipeline import ScanOptions
+from lashing.errors import EXIT_GATE, EXIT_INCOMPLETE, EXIT_OK, InputError
+from lashing.model import Report, Severity
+from lashing.pipeline import SCANNERS, ScanOptions
 from lashing.report import json as json_report
 from lashing.report import table as table_report
+from lashing.rules.framework import RuleConfig
 
 if TYPE_CHECKING:
     from lashing.cli import Context
 
 NAME = "scan"
-HELP = "scan images and directories"
+HELP = "scan images, directories and Dockerfiles"
 DESCRIPTION = """\
-Scan container images and directories without a Docker daemon.
+Scan container images, directories and Dockerfiles without a Docker daemon.
 
 targets:
-  docker-archive:PATH[:REPO:TAG]  a docker save / podman save tarball
+  docker-archive:PATH[:REPO:TAG]  a docker save / podman save tarball (gzip too)
   docker-archive:-                the same, read from standard input
   oci:DIR[:TAG]                   an OCI image layout directory
   oci-archive:PATH[:TAG]          an OCI image layout in a tar
   docker://REF                    an image in a registry
   dir:PATH                        a root filesystem or source tree
+  sbom:PATH                       a stored CycloneDX or SPDX JSON SBOM
   PATH                            an existing file or directory, sniffed by content
   REF                             anything else is an image reference
                                   (alpine, registry:5000/app:1.2, app@sha256:...)
@@ -41,30 +46,100 @@ examples:
   lashing scan alpine:3.20
   podman save app:dev | lashing scan docker-archive:- --format json
   lashing scan oci:./layout:1.0 --platform linux/arm64
+  lashing scan Dockerfile --fail-on HIGH --format sarif -o lashing.sarif
 """
 
-FORMATS = ("table", "json")
+FORMATS = ("table", "json", "sarif")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("targets", nargs="+", metavar="TARGET", help="what to scan")
     add_format(parser, FORMATS, "table")
     add_source_arguments(parser)
+    what = parser.add_argument_group("what to check")
+    what.add_argument("--scanners", metavar="LIST", default=",".join(SCANNERS),
+                      help=f"comma-separated: {', '.join(SCANNERS)} (default: all)")
+    what.add_argument("--skip-rules", metavar="IDS", default="",
+                      help="rule ids or aliases (hadolint:DL3008) not to evaluate")
+    what.add_argument("--db", metavar="PATH",
+                      help="vulnerability database (default: $LASHING_DB or the cache's)")
+    what.add_argument("--ignore-unfixed", action="store_true",
+                      help="leave out vulnerabilities with no fix in the package's release")
+    what.add_argument("--show-unimportant", action="store_true",
+                      help="also show vulnerabilities the distribution rates unimportant")
+    what.add_argument("--trusted-registry", action="append", default=[], metavar="HOST",
+                      help="registries FROM may pull from (repeatable; docker.io for Docker Hub)")
     gate = parser.add_argument_group("gate")
+    gate.add_argument("--severity", metavar="LIST",
+                      help="report only these severities (e.g. CRITICAL,HIGH)")
+    gate.add_argument("--fail-on", metavar="SEVERITY",
+                      help="exit 1 when a finding at or above this severity remains")
     gate.add_argument("--strict", action="store_true",
                       help="exit 4 when the scan was incomplete (any issue)")
 
 
+def _severities(text: str | None, option: str) -> list[Severity]:
+    if not text:
+        return []
+    try:
+        return [Severity.parse(s) for s in text.split(",") if s.strip()]
+    except ValueError as exc:
+        raise InputError(f"{option}: {exc}") from None
+
+
+def scan_options(args: argparse.Namespace) -> ScanOptions:
+    scanners = {s.strip() for s in args.scanners.split(",") if s.strip()}
+    unknown = scanners - set(SCANNERS)
+    if unknown or not scanners:
+        raise InputError(f"--scanners {args.scanners!r}: unknown {', '.join(sorted(unknown))}",
+                         f"choose from {', '.join(SCANNERS)}")
+    return ScanOptions(
+        source=source_options(args),
+        scanners=frozenset(scanners),
+        rules=RuleConfig(trusted_registries=tuple(args.trusted_registry)),
+        skip_rules=frozenset(s.strip() for s in args.skip_rules.split(",") if s.strip()),
+        db_path=Path(args.db) if args.db else None,
+        ignore_unfixed=args.ignore_unfixed,
+        show_unimportant=args.show_unimportant,
+    )
+
+
+def gate(report: Report, fail_on: Severity | None) -> int:
+    """EXIT_GATE when a live finding is at or above `fail_on`."""
+    if fail_on is None:
+        return EXIT_OK
+    live = (f for f in report.findings if f.suppression is None)
+    return EXIT_GATE if any(f.severity.rank >= fail_on.rank for f in live) else EXIT_OK
+
+
+def render(report: Report, fmt: str) -> str:
+    if fmt == "json":
+        return json_report.render(report)
+    if fmt == "sarif":
+        from lashing.report import sarif
+        from lashing.rules import ALL_RULES
+
+        return sarif.render(report, ALL_RULES)
+    return table_report.render(report)
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
     fmt = output_format(args)
-    options = ScanOptions(source=source_options(args))
+    shown = _severities(args.severity, "--severity")
+    fail_on_list = _severities(args.fail_on, "--fail-on")
+    if len(fail_on_list) > 1:
+        raise InputError(f"--fail-on {args.fail_on!r}: name one severity")
+    options = scan_options(args)
     report, failed = scan_all(args.targets, options, ctx)
     if failed:
         return failed
-    text = json_report.render(report) if fmt == "json" else table_report.render(report)
-    write_output(text, args.output, ctx.stdout)
-    if args.strict and report.issues:
+    if shown:
+        # Findings filtered out by --severity are not reported and never gate.
+        report = replace(report, findings=tuple(f for f in report.findings if f.severity in shown))
+    write_output(render(report, fmt), args.output, ctx.stdout)
+    code = gate(report, fail_on_list[0] if fail_on_list else None)
+    if code == EXIT_OK and args.strict and report.issues:
         if not args.quiet:
             print(f"incomplete: {len(report.issues)} issue(s); see the report", file=ctx.stderr)
         return EXIT_INCOMPLETE
-    return EXIT_OK
+    return code

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lashing.model import Report, Severity, Target
+from lashing.model import Finding, Report, Severity, Target
 
 
 def _human(n: int | None) -> str:
@@ -41,6 +41,24 @@ def _target(t: Target) -> list[str]:
     return lines
 
 
+def _what(f: Finding) -> str:
+    v = f.vulnerability
+    if v is None:
+        return f.title
+    fixed = ", ".join(v.fixed_versions) or v.status.value
+    return f"{v.package.name} {v.installed_version} -> {fixed}"
+
+
+def _where(f: Finding) -> str:
+    loc = f.location
+    where = loc.path or loc.resource or ""
+    if loc.path and loc.line:
+        where += f":{loc.line}"
+    if loc.layer:
+        where += f" (layer {loc.layer[7:19]})"
+    return where
+
+
 def render(report: Report) -> str:
     lines: list[str] = []
     for t in report.targets:
@@ -55,8 +73,7 @@ def render(report: Report) -> str:
     lines.append(f"findings: {total}" + (f" ({summary})" if summary else ""))
     for f in sorted(report.findings, key=lambda f: (-f.severity.rank, f.rule_id)):
         if f.suppression is None:
-            where = f.location.path or f.location.resource or ""
-            lines.append(f"  {f.severity.value:<8} {f.rule_id:<16} {f.title}  {where}")
+            lines.append(f"  {f.severity.value:<8} {f.rule_id:<16} {_what(f)}  {_where(f)}")
     if report.issues:
         lines.append(f"issues: {len(report.issues)} (parts of the scan not covered)")
         for i in report.issues:
