@@ -14,7 +14,7 @@ from lashing.catalog import CATALOGERS, Cataloger, catalog, sniffed_globs, wante
 from lashing.errors import InputError
 from lashing.fs import FileTree, tree_from_directory, tree_from_image, want_globs
 from lashing.fs.build import Sniffed
-from lashing.fs.tree import FileKind
+from lashing.fs.tree import FileKind, LayerVisitor
 from lashing.model import (
     Check,
     DatabaseInfo,
@@ -35,7 +35,9 @@ from lashing.progress import NullProgress, Progress
 from lashing.rules.dockerfile import DockerfileError, scan_dockerfile
 from lashing.rules.framework import RuleConfig
 from lashing.rules.image import IMAGE_RULE_GLOBS, ImageSubject, age_days, scan_image
-from lashing.source.image import Image
+from lashing.rules.malware import malware_scanner
+from lashing.rules.secrets import SecretScanner, redact_text
+from lashing.source.image import Image, ImageConfig
 from lashing.source.open import open_image
 from lashing.source.resolve import IMAGE_TYPES, ResolvedTarget, TargetType
 from lashing.source.sbom import read_sbom
@@ -57,6 +59,9 @@ class ScanOptions:
     db_path: Path | None = None  # None: $LASHING_DB or the cache directory's
     ignore_unfixed: bool = False
     show_unimportant: bool = False
+    yara_rules: tuple[Path, ...] = ()
+    malware_hashes: tuple[Path, ...] = ()
+    clamd: str | None = None
 
 
 @dataclass
@@ -136,15 +141,45 @@ def _vulnerabilities(options: ScanOptions, found: _Found, target: str, identity:
     found.issues.extend(issues)
 
 
+class _ContentScanners:
+    """The layer visitors a scan runs: secrets and malware in every layer's files."""
+
+    def __init__(self, options: ScanOptions) -> None:
+        self.secrets = (SecretScanner(skip=options.skip_rules)
+                        if "secret" in options.scanners else None)
+        self.malware = (malware_scanner(options.yara_rules, options.malware_hashes,
+                                        options.clamd, options.skip_rules)
+                        if "malware" in options.scanners else None)
+
+    @property
+    def visitors(self) -> list[LayerVisitor]:
+        return [v for v in (self.secrets, self.malware) if v is not None]
+
+    def collect(self, found: _Found, tree: FileTree, target: str, identity: str,
+                config: ImageConfig | None, options: ScanOptions) -> None:
+        if self.secrets is not None:
+            if config is not None and "misconfig" not in options.scanners:
+                # With misconfig on, the image rules already judge env, labels and history.
+                self.secrets.scan_config(config)
+            found.findings.extend(self.secrets.findings(target, identity, tree))
+            found.checks.extend(self.secrets.checks(target))
+        if self.malware is not None:
+            found.findings.extend(self.malware.findings(target, identity, tree))
+            found.checks.extend(self.malware.checks(target))
+            found.issues.extend(self.malware.issues())
+
+
 def _scan_image(target: ResolvedTarget, options: ScanOptions, progress: Progress,
                 stdin: IO[bytes] | None) -> Report:
     binary_globs, magics = sniffed_globs(options.catalogers)
     sniffed = Sniffed(want_globs(*binary_globs), magics) if binary_globs else None
     found = _Found()
+    content = _ContentScanners(options)
     with open_image(target, options.source, progress, stdin) as image:
         with tree_from_image(image, want_globs(*_globs(options)), options.source.limits,
-                             progress, sniffed=sniffed) as tree:
+                             progress, visitors=content.visitors, sniffed=sniffed) as tree:
             _contents(tree, options, found, rootfs=True)
+            content.collect(found, tree, target.text, image.image_id, image.config, options)
             _vulnerabilities(options, found, target.text, image.image_id)
             if "misconfig" in options.scanners:
                 subject = ImageSubject(image.config, target.text, tree,
@@ -161,9 +196,12 @@ def _scan_directory(target: ResolvedTarget, options: ScanOptions) -> Report:
     binary_globs, _ = sniffed_globs(options.catalogers)
     found = _Found()
     extra = DOCKERFILE_GLOBS if "misconfig" in options.scanners else ()
+    content = _ContentScanners(options)
     with tree_from_directory(target.path, want_globs(*_globs(options, *binary_globs, *extra)),
-                             options.source.limits) as tree:
+                             options.source.limits, content.visitors) as tree:
         _contents(tree, options, found, rootfs=any(p in tree for p in OS_FILES))
+        identity = str(target.path.resolve())
+        content.collect(found, tree, target.text, identity, None, options)
         _vulnerabilities(options, found, target.text, str(target.path.resolve()))
         if "misconfig" in options.scanners:
             match = want_globs(*DOCKERFILE_GLOBS)
@@ -234,7 +272,7 @@ def _contents(tree: FileTree, options: ScanOptions, found: _Found, rootfs: bool)
 def _image_target(target: ResolvedTarget, image: Image, found: _Found) -> Target:
     layers = tuple(
         LayerInfo(diff_id=layer.diff_id, digest=layer.digest, media_type=layer.media_type,
-                  size=layer.size, created_by=layer.created_by)
+                  size=layer.size, created_by=redact_text(layer.created_by))
         for layer in image.layers
     )
     return Target(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lashing import suppress
 from lashing.commands.common import (
     add_format,
     add_source_arguments,
@@ -67,6 +69,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="leave out vulnerabilities with no fix in the package's release")
     what.add_argument("--show-unimportant", action="store_true",
                       help="also show vulnerabilities the distribution rates unimportant")
+    what.add_argument("--yara-rules", action="append", default=[], metavar="DIR",
+                      help="extra YARA rules (*.yar, *.yara) for the malware scanner")
+    what.add_argument("--malware-hashes", action="append", default=[], metavar="FILE",
+                      help="SHA-256 list (one per line, optional name) of known-bad files")
+    what.add_argument("--clamd", metavar="ADDRESS",
+                      help="also scan with ClamAV: unix:///run/clamav/clamd.ctl or "
+                           "tcp://HOST:PORT")
     what.add_argument("--trusted-registry", action="append", default=[], metavar="HOST",
                       help="registries FROM may pull from (repeatable; docker.io for Docker Hub)")
     gate = parser.add_argument_group("gate")
@@ -76,6 +85,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="exit 1 when a finding at or above this severity remains")
     gate.add_argument("--strict", action="store_true",
                       help="exit 4 when the scan was incomplete (any issue)")
+    # Suppressions (lashing.suppress): suppressed findings are reported, never gate.
+    gate.add_argument("--ignore-file", metavar="FILE",
+                      help="TOML file (or lashing.toml) whose [[ignore.rules]] entries "
+                           "suppress findings: id = rule id or alias, reason = why "
+                           "(required); optional expires = YYYY-MM-DD, purl = package, "
+                           "path = glob over the finding's path")
+    gate.add_argument("--vex", metavar="FILE", action="append", default=[],
+                      help="OpenVEX 0.2 JSON; not_affected and fixed statements suppress "
+                           "the matching vulnerabilities (repeatable)")
 
 
 def _severities(text: str | None, option: str) -> list[Severity]:
@@ -101,6 +119,9 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
         db_path=Path(args.db) if args.db else None,
         ignore_unfixed=args.ignore_unfixed,
         show_unimportant=args.show_unimportant,
+        yara_rules=tuple(Path(p) for p in args.yara_rules),
+        malware_hashes=tuple(Path(p) for p in args.malware_hashes),
+        clamd=args.clamd,
     )
 
 
@@ -130,9 +151,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if len(fail_on_list) > 1:
         raise InputError(f"--fail-on {args.fail_on!r}: name one severity")
     options = scan_options(args)
+    ignore = suppress.load_ignore_file(Path(args.ignore_file)) if args.ignore_file else None
+    vex = [suppress.load_vex(Path(p)) for p in args.vex]
     report, failed = scan_all(args.targets, options, ctx)
     if failed:
         return failed
+    report = suppress.suppress_report(report, ignore, vex, date.today())
     if shown:
         # Findings filtered out by --severity are not reported and never gate.
         report = replace(report, findings=tuple(f for f in report.findings if f.severity in shown))

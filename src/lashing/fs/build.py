@@ -300,10 +300,12 @@ def tree_from_image(image: Image, want: Want, limits: Limits | None = None,
     return builder.tree()
 
 
-def tree_from_directory(root: Path, want: Want, limits: Limits | None = None) -> FileTree:
-    """A tree of a host directory. Symlinks are recorded, never followed."""
+def tree_from_directory(root: Path, want: Want, limits: Limits | None = None,
+                        visitors: Sequence[LayerVisitor] = ()) -> FileTree:
+    """A tree of a host directory. Symlinks are recorded, never followed.
+    Visitors see every regular file they want, read once."""
     limits = limits or Limits()
-    builder = _Builder(want, limits)
+    builder = _Builder(want, limits, visitors)
     if not root.is_dir():
         raise InputError(f"{root}: not a directory")
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
@@ -319,9 +321,15 @@ def tree_from_directory(root: Path, want: Want, limits: Limits | None = None) ->
                 builder.issues.append(issue("dir", path, None, f"cannot stat: {exc.strerror}"))
                 continue
             kind, link, size = _dir_kind(st, full)
-            builder._put(FileEntry(path, kind, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid,
-                                   size, link, None), 0)
-            if kind is FileKind.FILE and want(path):
+            entry = FileEntry(path, kind, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid,
+                              size, link, None)
+            builder._put(entry, 0)
+            if kind is not FileKind.FILE:
+                continue
+            wanted_by = [v for v in builder.visitors if v.wants(entry)]
+            if wanted_by:
+                _visit_host_file(builder, wanted_by, full, entry, want(path))
+            elif want(path):
                 _keep_host_file(builder, full, path, size)
     return builder.tree()
 
@@ -339,6 +347,26 @@ def _dir_kind(st: os.stat_result, full: str) -> tuple[FileKind, str | None, int]
     if stat.S_ISBLK(mode):
         return FileKind.BLOCK, None, 0
     return FileKind.FIFO, None, 0
+
+
+def _visit_host_file(builder: _Builder, visitors: list[LayerVisitor], full: str,
+                     entry: FileEntry, keep: bool) -> None:
+    if entry.size > builder.limits.max_file_in_memory:
+        for visitor in visitors:
+            visitor.skipped(entry, f"{entry.size} bytes is over the in-memory limit")
+        if keep:
+            _keep_host_file(builder, full, entry.path, entry.size)
+        return
+    try:
+        with open(full, "rb") as f:
+            data = f.read(builder.limits.max_file_in_memory + 1)
+    except OSError as exc:
+        builder.issues.append(issue("dir", entry.path, None, f"cannot read: {exc.strerror}"))
+        return
+    for visitor in visitors:
+        visitor.visit(entry, data)
+    if keep:
+        builder.contents[entry.path] = data
 
 
 def _keep_host_file(builder: _Builder, full: str, path: str, size: int) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from lashing.model import Finding, Report, Severity, Target
+from collections.abc import Sequence
+
+from lashing.model import Finding, Report, Severity, Target, VulnStatus
+
+TITLE_WIDTH = 60
 
 
 def _human(n: int | None) -> str:
@@ -59,21 +63,83 @@ def _where(f: Finding) -> str:
     return where
 
 
+def _counts(findings: Sequence[Finding]) -> str:
+    """'HIGH 2, LOW 1': the non-zero counts per severity, worst first."""
+    counts = {s: 0 for s in Severity}
+    for f in findings:
+        counts[f.severity] += 1
+    return ", ".join(f"{s.value} {n}" for s, n in counts.items() if n)
+
+
+# --- vulnerabilities, grouped by package --------------------------------------
+
+def _package_key(f: Finding) -> tuple[str, str, str]:
+    assert f.vulnerability is not None
+    p = f.vulnerability.package
+    return (f.target, p.purl or f"{p.ecosystem}/{p.name}@{p.version}", f.location.path or "")
+
+
+def _fix(f: Finding) -> str:
+    assert f.vulnerability is not None
+    v = f.vulnerability
+    if v.fixed_versions:
+        return "fixed in " + ", ".join(v.fixed_versions)
+    return "no fix yet" if v.status is VulnStatus.UNFIXED else v.status.value
+
+
+def _short(text: str, width: int = TITLE_WIDTH) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
+
+
+def _vulnerabilities(vulns: list[Finding], several_targets: bool) -> list[str]:
+    """One line per package with its counts, then its vulnerabilities indented;
+    the packages with the worst vulnerabilities first."""
+    groups: dict[tuple[str, str, str], list[Finding]] = {}
+    for f in vulns:
+        groups.setdefault(_package_key(f), []).append(f)
+
+    def rank(item: tuple[tuple[str, str, str], list[Finding]]) -> tuple[int, int, str]:
+        key, fs = item
+        return (-max(f.severity.rank for f in fs), -len(fs), key[1])
+
+    id_width = max(16, *(len(f.rule_id) for f in vulns))
+    fix_width = min(28, max(len(_fix(f)) for f in vulns))
+    lines = [f"vulnerabilities: {len(vulns)} in {len(groups)} package(s) ({_counts(vulns)})"]
+    for (target, _, _), fs in sorted(groups.items(), key=rank):
+        first = fs[0]
+        assert first.vulnerability is not None
+        p = first.vulnerability.package
+        head = f"  {p.name} {first.vulnerability.installed_version} ({p.ecosystem})"
+        head += f"  {_counts(fs)}"
+        where = _where(first)
+        if where:
+            head += f"  {where}"
+        if several_targets:
+            head += f"  [{target}]"
+        lines.append(head)
+        for f in sorted(fs, key=lambda f: (-f.severity.rank, f.rule_id)):
+            lines.append(f"    {f.severity.value:<8} {f.rule_id:<{id_width}} "
+                         f"{_fix(f):<{fix_width}}  {_short(f.title)}".rstrip())
+    return lines
+
+
 def render(report: Report) -> str:
     lines: list[str] = []
     for t in report.targets:
         lines.extend(_target(t))
         lines.append("")
-    counts = {s: 0 for s in Severity}
-    for f in report.findings:
-        if f.suppression is None:
-            counts[f.severity] += 1
-    total = sum(counts.values())
-    summary = ", ".join(f"{s.value} {n}" for s, n in counts.items() if n)
-    lines.append(f"findings: {total}" + (f" ({summary})" if summary else ""))
-    for f in sorted(report.findings, key=lambda f: (-f.severity.rank, f.rule_id)):
-        if f.suppression is None:
-            lines.append(f"  {f.severity.value:<8} {f.rule_id:<16} {_what(f)}  {_where(f)}")
+    live = [f for f in report.findings if f.suppression is None]
+    summary = _counts(live)
+    lines.append(f"findings: {len(live)}" + (f" ({summary})" if summary else ""))
+    vulns = [f for f in live if f.vulnerability is not None]
+    others = [f for f in live if f.vulnerability is None]
+    if vulns:
+        lines.extend(_vulnerabilities(vulns, len(report.targets) > 1))
+        if others:
+            lines.append(f"other findings: {len(others)} ({_counts(others)})")
+    for f in sorted(others, key=lambda f: (-f.severity.rank, f.rule_id)):
+        lines.append(f"  {f.severity.value:<8} {f.rule_id:<16} {_what(f)}  {_where(f)}")
     if report.issues:
         lines.append(f"issues: {len(report.issues)} (parts of the scan not covered)")
         for i in report.issues:
