@@ -181,5 +181,15 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert cli("db", "import", "--db", str(tmp_path / "x.db")).code == EXIT_INPUT
     assert cli("db", "status", "somepath", "--db", str(tmp_path / "x.db")).code == EXIT_INPUT
     result = cli("db", "import", str(tmp_path), "--ecosystem", "PyPI")
-    assert result.code == EXIT_INPUT and "apply to 'lashing db update' only" in result.err
+    assert result.code == EXIT_INPUT and "unrecognized arguments: --ecosystem" in result.err
     assert "db" in cli("--help").out
+
+
+def test_options_and_paths_mix_in_any_order(tmp_path: Path) -> None:
+    demo = Path(__file__).parents[2] / "src/lashing/vulndb/data/demo"
+    first = tmp_path / "a.db"
+    assert cli("db", "import", "--db", str(first), str(demo)).code == 0
+    second = tmp_path / "b.db"
+    assert cli("db", "--db", str(second), "import", str(demo)).code == 0
+    status = cli("db", "status", "--db", str(first), "--format", "json")
+    assert status.code == 0 and '"schema_version"' in status.out

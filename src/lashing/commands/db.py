@@ -56,19 +56,35 @@ FORMATS = ("table", "json")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("update", "import", "status"),
-                        help="update: download from OSV; import: read local files; "
-                        "status: show what the database holds")
-    parser.add_argument("paths", nargs="*", metavar="PATH",
-                        help="import: OSV zips, directories or record files")
+    # Each action is its own sub-parser so that options and paths mix freely
+    # (`lashing db import --db X all.zip`). Options repeated there default to
+    # SUPPRESS so that a value given before the action is kept.
+    add_format(parser, FORMATS, "table")
     parser.add_argument("--db", metavar="PATH",
                         help="the database file (default: <cache dir>/db/lashing.db)")
-    parser.add_argument("--ecosystem", action="append", default=[], metavar="ECOSYSTEM",
-                        help="update: an OSV ecosystem such as PyPI, Debian, 'Rocky Linux' "
-                        "(repeatable)")
-    parser.add_argument("--db-mirror", "--mirror", dest="mirror", metavar="URL",
-                        help=f"update: base URL of the OSV export (default {DEFAULT_MIRROR})")
-    add_format(parser, FORMATS, "table")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True,
+                                    parser_class=type(parser))
+    helps = {"update": "download OSV's per-ecosystem exports and rebuild the database",
+             "import": "import OSV zips, directories of records or record files (offline)",
+             "status": "show the ecosystems, record counts and ages in the database"}
+    for name, text in helps.items():
+        p = actions.add_parser(name, help=text, description=text)
+        p.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS,
+                       help="the database file (default: <cache dir>/db/lashing.db)")
+        for flag in ("--format", "--output"):
+            p.add_argument(flag, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        for flag in ("--quiet", "--no-progress", "--offline", "--debug"):
+            p.add_argument(flag, action="store_true", default=argparse.SUPPRESS,
+                           help=argparse.SUPPRESS)
+        if name == "import":
+            p.add_argument("paths", nargs="+", metavar="PATH",
+                           help="OSV zips, directories or record files")
+        if name == "update":
+            p.add_argument("--ecosystem", action="append", default=[], metavar="ECOSYSTEM",
+                           help="an OSV ecosystem such as PyPI, Debian, 'Rocky Linux' "
+                                "(repeatable)")
+            p.add_argument("--db-mirror", "--mirror", dest="mirror", metavar="URL",
+                           help=f"base URL of the OSV export (default {DEFAULT_MIRROR})")
 
 
 def db_path(args: argparse.Namespace) -> Path:
@@ -78,13 +94,6 @@ def db_path(args: argparse.Namespace) -> Path:
 
 
 def _check_usage(args: argparse.Namespace) -> None:
-    if args.action == "import" and not args.paths:
-        raise InputError("lashing db import needs at least one PATH",
-                         "give OSV all.zip files, directories of records, or record files")
-    if args.action != "import" and args.paths:
-        raise InputError(f"lashing db {args.action} takes no PATH arguments")
-    if args.action != "update" and (args.ecosystem or args.mirror):
-        raise InputError("--ecosystem and --mirror apply to 'lashing db update' only")
     if args.action == "update" and args.offline:
         raise InputError("lashing db update needs the network, and --offline forbids it",
                          "download <ECOSYSTEM>/all.zip elsewhere and run 'lashing db import'")
