@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,7 +85,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            help="an OSV ecosystem such as PyPI, Debian, 'Rocky Linux' "
                                 "(repeatable)")
             p.add_argument("--db-mirror", "--mirror", dest="mirror", metavar="URL",
-                           help=f"base URL of the OSV export (default {DEFAULT_MIRROR})")
+                           default=os.environ.get("LASHING_DB_MIRROR") or None,
+                           help="base URL of the OSV export (default: $LASHING_DB_MIRROR, "
+                                f"else {DEFAULT_MIRROR})")
 
 
 def db_path(args: argparse.Namespace) -> Path:
