@@ -53,7 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     fmt = output_format(args)
-    report, failed = scan_all(args.targets, ScanOptions(source=source_options(args)), ctx)
+    # The inventory only: no rules, secrets, malware or vulnerability matching.
+    options = ScanOptions(source=source_options(args), scanners=frozenset())
+    report, failed = scan_all(args.targets, options, ctx)
     if failed:
         return failed
     # The SBOM libraries are heavy to import: load only the one asked for.
