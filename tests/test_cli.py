@@ -145,11 +145,45 @@ def test_directory_scan(tmp_path: Path) -> None:
     assert target["os"]["ecosystem"] == "Alpine:v3.22"
 
 
-def test_not_yet_scannable_target_is_a_clear_error(tmp_path: Path) -> None:
+POD = """apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+    - name: app
+      image: nginx:latest
+      securityContext:
+        privileged: true
+"""
+
+
+def test_kubernetes_manifest_file_and_stdin(tmp_path: Path) -> None:
     manifest = tmp_path / "pod.yaml"
-    manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n")
-    r = run("scan", str(manifest))
-    assert r.code == 2 and "kubernetes target" in r.err
+    manifest.write_text(POD)
+    for r in (run("scan", str(manifest), "--format", "json"),
+              run("scan", "-", "--format", "json", stdin=POD.encode())):
+        assert r.code == 0, r.err
+        doc = r.json()
+        privileged = [f for f in doc["findings"] if f["rule_id"] == "LSH-K8S-001"]
+        assert privileged and privileged[0]["location"]["line"] >= 1
+        assert privileged[0]["location"]["resource"].startswith("Pod/")
+    assert run("scan", str(manifest), "--fail-on", "HIGH").code == 1
+
+
+def test_compose_file_in_a_directory(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  db:\n    image: postgres:16\n    privileged: true\n"
+        "    ports: ['5432:5432']\n")
+    r = run("scan", f"dir:{tmp_path}", "--format", "json")
+    assert r.code == 0, r.err
+    ids = {f["rule_id"] for f in r.json()["findings"]}
+    assert "LSH-CMP-001" in ids
+
+
+def test_not_yet_scannable_target_is_a_clear_error(tmp_path: Path) -> None:
+    r = run("scan", str(tmp_path / "missing"), "--format", "json")
+    assert r.code == 2 and "missing" in r.err
 
 
 def test_module_entry_point(image: tuple[Path, Path, str]) -> None:

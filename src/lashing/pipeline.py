@@ -15,6 +15,8 @@ from lashing.errors import InputError
 from lashing.fs import FileTree, tree_from_directory, tree_from_image, want_globs
 from lashing.fs.build import Sniffed
 from lashing.fs.tree import FileKind, LayerVisitor
+from lashing.manifests.scan import MANIFEST_GLOBS, scan_manifest_file, scan_manifest_stream
+from lashing.manifests.yaml import YamlLimits
 from lashing.model import (
     Check,
     DatabaseInfo,
@@ -92,10 +94,14 @@ def scan(target: ResolvedTarget, options: ScanOptions | None = None,
         return _scan_dockerfile(target, options)
     if target.type is TargetType.SBOM:
         return _scan_sbom(target, options)
+    if target.type in (TargetType.KUBERNETES, TargetType.COMPOSE):
+        return _scan_manifest(target, options)
+    if target.type is TargetType.STDIN_MANIFESTS:
+        return _scan_manifest_stdin(target, options, stdin)
     raise InputError(
         f"{target.text}: a {target.type.value} target; this version of lashing scans images "
-        "(docker-archive, oci, oci-archive, registry references), directories, Dockerfiles "
-        "and SBOMs")
+        "(docker-archive, oci, oci-archive, registry references), directories, Dockerfiles, "
+        "Kubernetes manifests, compose files and SBOMs")
 
 
 def _globs(options: ScanOptions, *extra: str) -> tuple[str, ...]:
@@ -195,7 +201,7 @@ def _scan_directory(target: ResolvedTarget, options: ScanOptions) -> Report:
         raise InputError(f"{target.text}: not a directory")
     binary_globs, _ = sniffed_globs(options.catalogers)
     found = _Found()
-    extra = DOCKERFILE_GLOBS if "misconfig" in options.scanners else ()
+    extra = (*DOCKERFILE_GLOBS, *MANIFEST_GLOBS) if "misconfig" in options.scanners else ()
     content = _ContentScanners(options)
     with tree_from_directory(target.path, want_globs(*_globs(options, *binary_globs, *extra)),
                              options.source.limits, content.visitors) as tree:
@@ -204,11 +210,21 @@ def _scan_directory(target: ResolvedTarget, options: ScanOptions) -> Report:
         content.collect(found, tree, target.text, identity, None, options)
         _vulnerabilities(options, found, target.text, str(target.path.resolve()))
         if "misconfig" in options.scanners:
-            match = want_globs(*DOCKERFILE_GLOBS)
+            dockerfile = want_globs(*DOCKERFILE_GLOBS)
+            manifest = want_globs(*MANIFEST_GLOBS)
             for entry in tree.kept():
-                if entry.kind is FileKind.FILE and match(entry.path):
-                    _dockerfile(str(target.path) + entry.path, tree.read(entry.path), options,
-                                found)
+                if entry.kind is not FileKind.FILE:
+                    continue
+                host_path = str(target.path) + entry.path
+                if dockerfile(entry.path):
+                    _dockerfile(host_path, tree.read(entry.path), options, found)
+                elif manifest(entry.path):
+                    findings, checks, issues = scan_manifest_file(
+                        host_path, tree.read(entry.path), options.rules, options.skip_rules,
+                        _yaml_limits(options))
+                    found.findings.extend(findings)
+                    found.checks.extend(checks)
+                    found.issues.extend(issues)
     t = Target(name=target.text, kind=TargetKind.FILESYSTEM, os=found.os,
                packages=found.packages)
     return _report(t, found)
@@ -228,6 +244,46 @@ def _scan_dockerfile(target: ResolvedTarget, options: ScanOptions) -> Report:
         found.add(scan_dockerfile(target.text, _text(data, target.text), options.rules,
                                   options.skip_rules))
     return _report(Target(name=target.text, kind=TargetKind.CONFIG), found)
+
+
+def _yaml_limits(options: ScanOptions) -> YamlLimits:
+    return YamlLimits(max_bytes=min(options.source.limits.max_json_bytes, YamlLimits().max_bytes))
+
+
+def _scan_manifest(target: ResolvedTarget, options: ScanOptions) -> Report:
+    """A Kubernetes manifest or a compose file (with its overrides and .env)."""
+    assert target.path is not None
+    found = _Found()
+    if "misconfig" in options.scanners:
+        try:
+            data = target.path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{target.text}: cannot read ({exc.strerror})") from None
+        findings, checks, issues = scan_manifest_file(
+            str(target.path), data, options.rules, options.skip_rules, _yaml_limits(options))
+        found.findings.extend(findings)
+        found.checks.extend(checks)
+        found.issues.extend(issues)
+    return _report(Target(name=target.text, kind=TargetKind.CONFIG), found)
+
+
+def _scan_manifest_stdin(target: ResolvedTarget, options: ScanOptions,
+                         stdin: IO[bytes] | None) -> Report:
+    """Kubernetes YAML on standard input: `helm template … | lashing scan -`."""
+    if stdin is None:
+        raise InputError("-: no standard input to read manifests from")
+    limit = _yaml_limits(options).max_bytes
+    data = stdin.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(f"-: more than {limit} bytes of manifests on standard input")
+    found = _Found()
+    if "misconfig" in options.scanners:
+        findings, checks, issues = scan_manifest_stream(
+            data, "-", options.rules, options.skip_rules, _yaml_limits(options))
+        found.findings.extend(findings)
+        found.checks.extend(checks)
+        found.issues.extend(issues)
+    return _report(Target(name="-", kind=TargetKind.CONFIG), found)
 
 
 def _dockerfile(path: str, data: bytes, options: ScanOptions, found: _Found) -> None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from lashing.rules import dockerfile, image, malware, secrets
+from lashing.rules import compose, dockerfile, host, image, kubernetes, malware, secrets, trust
 from lashing.rules.framework import Family, Rule
 
 FAMILIES: tuple[Family[Any], ...] = (dockerfile.FAMILY, image.FAMILY, secrets.FAMILY,
-                                     malware.FAMILY)
+                                     malware.FAMILY, trust.FAMILY, host.FAMILY,
+                                     kubernetes.FAMILY, compose.FAMILY)
 ALL_RULES: tuple[Rule[Any], ...] = tuple(r for f in FAMILIES for r in f.rules)
 _BY_ID: dict[str, Rule[Any]] = {r.id: r for r in ALL_RULES}
 

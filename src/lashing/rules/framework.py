@@ -41,7 +41,7 @@ RULE_ID = re.compile(r"LSH-(DF|IMG|SEC|MAL|K8S|CMP|NET|HOST|TRUST|RUN)-\d{3}\Z")
 ALIAS = re.compile(r"[a-z0-9][a-z0-9.-]*:[A-Za-z0-9_.:/-]+\Z")
 
 # NIST SP 800-190 section 4 countermeasure areas used by the rules.
-NIST_TITLES: dict[str, str] = {
+NIST_TITLES: dict[str, str] = {  # NIST SP 800-190, section 4 (risks) and 5 (countermeasures)
     "4.1.1": "Image vulnerabilities",
     "4.1.2": "Image configuration defects",
     "4.1.3": "Embedded malware",
@@ -49,10 +49,22 @@ NIST_TITLES: dict[str, str] = {
     "4.1.5": "Use of untrusted images",
     "4.2.1": "Insecure connections to registries",
     "4.2.2": "Stale images in registries",
+    "4.2.3": "Insufficient authentication and authorization restrictions",
     "4.3.1": "Unbounded administrative access",
+    "4.3.2": "Unauthorized access",
+    "4.3.3": "Poorly separated inter-container network traffic",
+    "4.3.4": "Mixing of workload sensitivity levels",
+    "4.3.5": "Orchestrator node trust",
+    "4.4.1": "Vulnerabilities within the runtime software",
     "4.4.2": "Unbounded network access from containers",
     "4.4.3": "Insecure container runtime configurations",
+    "4.4.4": "App vulnerabilities",
+    "4.4.5": "Rogue containers",
+    "4.5.1": "Large attack surface",
+    "4.5.2": "Shared kernel",
+    "4.5.3": "Host OS component vulnerabilities",
     "4.5.4": "Improper user access rights",
+    "4.5.5": "Host OS file system tampering",
 }
 
 

@@ -1,0 +1,159 @@
+"""lashing host [--root DIR]: audit a build host."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lashing import __version__
+from lashing.commands.common import add_format, output_format, write_output
+from lashing.commands.scan import _severities, gate
+from lashing.errors import EXIT_INCOMPLETE, EXIT_OK, InputError
+from lashing.host import table as host_table
+from lashing.host.live import read_live
+from lashing.host.packages import host_packages
+from lashing.host.subject import HostSubject
+from lashing.host.view import host_view
+from lashing.model import Check, CheckStatus, Issue, Package, Report, Target, TargetKind
+from lashing.report import json as json_report
+from lashing.rules import host as host_rules
+from lashing.rules.framework import NotApplicable, NotCheckable
+from lashing.vulndb import default_db_path
+
+if TYPE_CHECKING:
+    from lashing.cli import Context
+
+NAME = "host"
+HELP = "audit a build host: daemon, sockets, audit rules, rootless builds, CI runners"
+DESCRIPTION = """\
+Audit the machine that builds images (CIS Docker Benchmark sections 1-3 and
+more): Docker daemon configuration (daemon.json, docker.service and drop-ins,
+/etc/default/docker), owner and mode of sockets and configuration, the docker
+group and sudoers, auditd rules, rootless builds (sub-id ranges, BuildKit,
+containerd), /etc/containers policy and registries, CI runners (GitLab Runner,
+GitHub Actions, Jenkins), and the host's own packages against the offline
+vulnerability database.
+
+--root DIR audits a host tree mounted or copied at DIR (files only). With the
+default --root /, the running system is read too: the dockerd command line
+from /proc, listening TCP sockets, whether the Docker socket answers. Root is
+never required: a file that cannot be read is reported as not checked.
+
+examples:
+  lashing host
+  lashing host --root /mnt/builder --format json
+  lashing host --fail-on HIGH --format sarif -o host.sarif
+"""
+
+FORMATS = ("table", "json", "sarif")
+PACKAGES_ID = "LSH-HOST-PKG"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", metavar="DIR", default="/",
+                        help="the host's root directory (default: /, the running system)")
+    add_format(parser, FORMATS, "table")
+    what = parser.add_argument_group("what to check")
+    what.add_argument("--skip-rules", metavar="IDS", default="",
+                      help="rule ids or aliases (cis-docker-1.6:2.2) not to evaluate")
+    what.add_argument("--skip-packages", action="store_true",
+                      help="do not catalog the host's packages or match vulnerabilities")
+    what.add_argument("--db", metavar="PATH",
+                      help="vulnerability database (default: $LASHING_DB or the cache's)")
+    gate_group = parser.add_argument_group("gate")
+    gate_group.add_argument("--severity", metavar="LIST",
+                            help="report only these severities (e.g. CRITICAL,HIGH)")
+    gate_group.add_argument("--fail-on", metavar="SEVERITY",
+                            help="exit 1 when a finding at or above this severity remains")
+    gate_group.add_argument("--strict", action="store_true",
+                            help="exit 4 when the audit was incomplete (issues, or checks "
+                                 "that could not be made)")
+
+
+def audit(root: Path, *, skip: frozenset[str] = frozenset(), packages: bool = True,
+          db_path: Path | None = None) -> tuple[Report, list[str]]:
+    """The build-host report for `root`, and notes on where the data came from."""
+    if not root.is_dir():
+        raise InputError(f"--root {root}: not a directory")
+    view = host_view(root)
+    live = read_live() if view.live else None
+    subject = HostSubject(view, live)
+    target = f"host:{root}"
+    findings, checks = host_rules.scan_host(subject, target, skip)
+    sources = [f"mode: {'live system (files and /proc)' if view.live else 'files only'}"]
+    if live is not None:
+        sources += [f"live: {n}" for n in live.notes]
+    try:
+        daemon_sources = subject.daemon.sources if subject.docker_installed else []
+    except (NotCheckable, NotApplicable):  # the rules already reported why
+        daemon_sources = []
+    if daemon_sources:
+        sources.append("daemon settings from: " + ", ".join(daemon_sources))
+        where = "; ".join(daemon_sources)
+        daemon_ids = {r.id for r in host_rules.RULES if host_rules.area_of(r) == "daemon"}
+        checks = [replace(c, reason=f"{c.reason + '; ' if c.reason else ''}settings from "
+                          f"{where}") if c.rule_id in daemon_ids
+                  and c.status in (CheckStatus.PASS, CheckStatus.FAIL) else c for c in checks]
+    os_info = None
+    pkgs: tuple[Package, ...] = ()
+    issues: list[Issue] = []
+    database = None
+    if packages:
+        found = host_packages(root, db_path or default_db_path(), target)
+        os_info, pkgs, database = found.os, found.packages, found.database
+        findings.extend(found.findings)
+        issues.extend(found.issues)
+        status = CheckStatus.FAIL if found.findings else (
+            CheckStatus.PASS if found.packages and database else CheckStatus.NOT_CHECKED)
+        reason = (f"{len(found.packages)} package(s), {len(found.findings)} vulnerabilit(ies)"
+                  if database else f"{len(found.packages)} package(s); no vulnerability "
+                  "database")
+        checks.append(Check(PACKAGES_ID, target, status, reason))
+    t = Target(name=target, kind=TargetKind.HOST, os=os_info, packages=pkgs)
+    report = Report(targets=(t,), findings=tuple(findings), checks=tuple(checks),
+                    issues=tuple(issues), tool_version=__version__, database=database)
+    return report, sources
+
+
+def render(report: Report, fmt: str, sources: list[str]) -> str:
+    if fmt == "json":
+        return json_report.render(report)
+    if fmt == "sarif":
+        from lashing.report import sarif
+        from lashing.rules import ALL_RULES
+
+        return sarif.render(report, ALL_RULES)
+    by_id = {r.id: r for r in host_rules.RULES}
+    titles = {r.id: r.title for r in host_rules.RULES}
+    titles[PACKAGES_ID] = "Host packages with known vulnerabilities"
+
+    def area(rule_id: str) -> str:
+        r = by_id.get(rule_id)
+        return host_rules.area_of(r) if r is not None else "packages"
+
+    return host_table.render(report, list(host_rules.AREAS.items()), area, titles, sources)
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    fmt = output_format(args)
+    shown = _severities(args.severity, "--severity")
+    fail_on = _severities(args.fail_on, "--fail-on")
+    if len(fail_on) > 1:
+        raise InputError(f"--fail-on {args.fail_on!r}: name one severity")
+    skip = frozenset(s.strip() for s in args.skip_rules.split(",") if s.strip())
+    report, sources = audit(Path(args.root), skip=skip, packages=not args.skip_packages,
+                            db_path=Path(args.db) if args.db else None)
+    if shown:
+        report = replace(report, findings=tuple(f for f in report.findings
+                                                if f.severity in shown))
+    write_output(render(report, fmt, sources), args.output, ctx.stdout)
+    code = gate(report, fail_on[0] if fail_on else None)
+    incomplete = report.issues or any(c.status is CheckStatus.NOT_CHECKED
+                                      and c.reason != "skipped" for c in report.checks)
+    if code == EXIT_OK and args.strict and incomplete:
+        if not args.quiet:
+            print("incomplete: some checks could not be made; see the report", file=ctx.stderr)
+        return EXIT_INCOMPLETE
+    return code

@@ -1,0 +1,327 @@
+"""A guarded YAML reader for untrusted manifests, keeping line numbers.
+
+Documents are built from ruamel.yaml's (pure, safe) event stream without
+recursion, so hostile input cannot exhaust the stack, and with limits on
+the input size, the nesting depth, the number of aliases and the number of
+nodes aliases expand to (YAML bombs). Mappings and sequences come back as
+`YMap` / `YSeq`: plain dicts and lists that also know their 1-based line,
+the line of each key or item, and the file they came from. Scalars are
+plain Python values (str, int, float, bool, None; YAML 1.2 core schema).
+
+Problems that leave the rest of the input usable (duplicate keys) are
+reported as `YamlProblem`s; anything else raises `YamlError` with the
+file and line. Documents completed before a syntax error are kept.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionStartEvent,
+    DocumentEndEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+)
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.resolver import VersionedResolver
+
+from lashing.errors import InputError
+
+__all__ = ["YMap", "YSeq", "YamlError", "YamlLimits", "YamlProblem", "line_of", "load_all"]
+
+
+@dataclass(frozen=True)
+class YamlLimits:
+    """Limits on one YAML input (a file or stdin)."""
+
+    max_bytes: int = 8 * 1024 * 1024
+    max_depth: int = 64
+    max_aliases: int = 1000
+    max_expanded_nodes: int = 500_000
+
+
+class YamlError(InputError):
+    """The input is not YAML, or breaks a limit. Names the file and line."""
+
+    def __init__(self, name: str, line: int | None, message: str) -> None:
+        where = f"{name}:{line}" if line else name
+        super().__init__(f"{where}: {message}")
+        self.name = name
+        self.line = line
+        self.reason = message
+
+
+@dataclass(frozen=True)
+class YamlProblem:
+    name: str
+    line: int | None
+    message: str
+
+
+class YMap(dict[Any, Any]):
+    """A YAML mapping: a dict with its line, its keys' lines and its file."""
+
+    line: int
+    source: str
+    key_lines: dict[Any, int]
+    key_sources: dict[Any, str]  # keys set by another file (compose overrides)
+
+    def __init__(self, line: int = 0, source: str = "") -> None:
+        super().__init__()
+        self.line = line
+        self.source = source
+        self.key_lines = {}
+        self.key_sources = {}
+
+    def line_of(self, key: Any) -> int:
+        return self.key_lines.get(key, self.line)
+
+    def source_of(self, key: Any) -> str:
+        return self.key_sources.get(key, self.source)
+
+
+class YSeq(list[Any]):
+    """A YAML sequence: a list with its line, its items' lines and its file."""
+
+    line: int
+    source: str
+    item_lines: list[int]
+
+    def __init__(self, line: int = 0, source: str = "") -> None:
+        super().__init__()
+        self.line = line
+        self.source = source
+        self.item_lines = []
+
+    def line_at(self, index: int) -> int:
+        return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
+
+
+def line_of(value: Any, default: int = 0) -> int:
+    return value.line if isinstance(value, YMap | YSeq) else default
+
+
+_RESOLVER = VersionedResolver()
+_MERGE = "<<"
+
+
+def _scalar(event: ScalarEvent) -> Any:
+    value: str = event.value
+    if event.tag not in (None, "!"):
+        tag = event.tag
+    elif event.style not in (None, "") or event.implicit is None or not event.implicit[0]:
+        return value
+    else:
+        tag = _RESOLVER.resolve(ScalarNode, value, event.implicit)
+    try:
+        if tag == "tag:yaml.org,2002:null":
+            return None
+        if tag == "tag:yaml.org,2002:bool":
+            return value.lower() in ("true", "yes", "on", "y")
+        if tag == "tag:yaml.org,2002:int":
+            text = value.replace("_", "")
+            if text.lower().startswith(("0o", "-0o", "+0o")):
+                return int(text.replace("o", "").replace("O", ""), 8)
+            return int(text, 0) if text.lower().startswith(("0x", "0b")) else int(text)
+        if tag == "tag:yaml.org,2002:float":
+            low = value.lower()
+            if low in (".inf", "+.inf"):
+                return float("inf")
+            if low == "-.inf":
+                return float("-inf")
+            if low == ".nan":
+                return float("nan")
+            return float(value.replace("_", ""))
+    except ValueError:
+        return value
+    return value
+
+
+def _size(value: Any) -> int:
+    """Nodes in a built value (aliases already counted where they were built)."""
+    if isinstance(value, dict):
+        return 1 + sum(_size(v) for v in value.values())
+    if isinstance(value, list):
+        return 1 + sum(_size(v) for v in value)
+    return 1
+
+
+@dataclass
+class _Builder:
+    name: str
+    limits: YamlLimits
+    problems: list[YamlProblem]
+    # open containers: (container, pending key, key line)
+    stack: list[tuple[Any, Any, int]] = field(default_factory=list)
+    anchors: dict[str, tuple[Any, int]] = field(default_factory=dict)  # value, size
+    anchored: list[tuple[str, Any]] = field(default_factory=list)
+    aliases: int = 0
+    expanded: int = 0
+    merges: list[tuple[YMap, Any]] = field(default_factory=list)
+
+    def fail(self, line: int | None, message: str) -> YamlError:
+        return YamlError(self.name, line, message)
+
+    def add(self, value: Any, line: int, size: int = 1) -> Any:
+        """Attach `value` to the open container; return it when it ends a document."""
+        self.expanded += size
+        if self.expanded > self.limits.max_expanded_nodes:
+            raise self.fail(line, f"more than {self.limits.max_expanded_nodes} nodes after "
+                            "alias expansion (a YAML bomb?)")
+        if not self.stack:
+            return value
+        container, key, key_line = self.stack[-1]
+        if isinstance(container, YSeq):
+            container.append(value)
+            container.item_lines.append(line)
+        elif key is _NO_KEY:
+            if isinstance(value, dict | list):
+                value = _freeze_key(value)
+            self.stack[-1] = (container, value, line)
+        else:
+            if key == _MERGE and isinstance(key, str):
+                self.merges.append((container, value))
+            else:
+                if key in container:
+                    self.problems.append(YamlProblem(
+                        self.name, key_line, f"duplicate key {key!r} (line "
+                        f"{container.key_lines.get(key)}); the last value is used"))
+                try:
+                    container[key] = value
+                    container.key_lines[key] = key_line
+                except TypeError:
+                    raise self.fail(key_line, "unhashable mapping key") from None
+            self.stack[-1] = (container, _NO_KEY, 0)
+        return _NO_KEY
+
+    def events(self, events: Iterator[Any]) -> Iterator[Any]:
+        for event in events:
+            line = event.start_mark.line + 1 if event.start_mark is not None else None
+            if isinstance(event, CollectionStartEvent):
+                if len(self.stack) >= self.limits.max_depth:
+                    raise self.fail(line, f"nesting deeper than {self.limits.max_depth} levels")
+                container: YMap | YSeq = (YMap(line or 0, self.name)
+                                          if isinstance(event, MappingStartEvent)
+                                          else YSeq(line or 0, self.name))
+                if event.anchor:
+                    self.anchored.append((event.anchor, container))
+                self.stack.append((container, _NO_KEY, 0))
+            elif isinstance(event, MappingEndEvent | SequenceEndEvent):
+                done, _, _ = self.stack.pop()
+                self._resolve_merges(done)
+                for i, (anchor, value) in enumerate(self.anchored):
+                    if value is done:
+                        self.anchors[anchor] = (done, _size(done))
+                        del self.anchored[i]
+                        break
+                top = self.add(done, done.line)
+                if top is not _NO_KEY:
+                    yield top
+            elif isinstance(event, ScalarEvent):
+                value = _scalar(event)
+                if event.anchor:
+                    self.anchors[event.anchor] = (value, 1)
+                top = self.add(value, line or 0)
+                if top is not _NO_KEY:
+                    yield top
+            elif isinstance(event, AliasEvent):
+                self.aliases += 1
+                if self.aliases > self.limits.max_aliases:
+                    raise self.fail(line, f"more than {self.limits.max_aliases} aliases")
+                if event.anchor not in self.anchors:
+                    raise self.fail(line, f"alias *{event.anchor} names no complete anchor")
+                value, size = self.anchors[event.anchor]
+                top = self.add(value, line or 0, size)
+                if top is not _NO_KEY:
+                    yield top
+            elif isinstance(event, DocumentEndEvent):
+                self.anchors.clear()
+
+    def _resolve_merges(self, done: Any) -> None:
+        if not isinstance(done, YMap):
+            return
+        pending = [(m, v) for m, v in self.merges if m is done]
+        if not pending:
+            return
+        self.merges = [(m, v) for m, v in self.merges if m is not done]
+        for _, value in pending:
+            sources = value if isinstance(value, list) else [value]
+            for source in sources:
+                if not isinstance(source, dict):
+                    raise self.fail(done.line, "a merge key (<<) needs a mapping")
+                for k, v in source.items():
+                    if k not in done:
+                        done[k] = v
+                        done.key_lines[k] = (source.key_lines.get(k, done.line)
+                                             if isinstance(source, YMap) else done.line)
+
+
+class _NoKey:
+    pass
+
+
+_NO_KEY: Any = _NoKey()
+
+
+def _freeze_key(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _freeze_key(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_freeze_key(v) for v in value)
+    return value
+
+
+def load_all(text: str | bytes, name: str, limits: YamlLimits | None = None,
+             ) -> tuple[list[Any], list[YamlProblem], YamlError | None]:
+    """Every document of `text` (empty documents dropped), the non-fatal
+    problems, and the error that stopped reading (documents before it are kept).
+
+    Raises YamlError only when the input is over the size limit or not UTF-8."""
+    limits = limits or YamlLimits()
+    if len(text) > limits.max_bytes:
+        raise YamlError(name, None, f"{len(text)} bytes is over the {limits.max_bytes}-byte "
+                        "limit for a YAML document")
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise YamlError(name, None, "not UTF-8 text") from None
+    problems: list[YamlProblem] = []
+    builder = _Builder(name, limits, problems)
+    docs: list[Any] = []
+    parser = YAML(typ="safe", pure=True)
+    try:
+        for doc in builder.events(iter(parser.parse(io.StringIO(text)))):
+            if doc is not None:
+                docs.append(doc)
+    except YamlError as exc:
+        return docs, problems, exc
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        message = exc.problem or exc.context or "invalid YAML"
+        if line is not None and any("\t" in _indent(text, n) for n in (line - 1, line, line + 1)):
+            message = "a tab is used for indentation (YAML allows spaces only)"
+        return docs, problems, YamlError(name, line, message)
+    except (YAMLError, RecursionError, ValueError) as exc:
+        return docs, problems, YamlError(name, None, f"invalid YAML ({exc})")
+    return docs, problems, None
+
+
+def _line(text: str, line: int) -> str:
+    lines = text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def _indent(text: str, line: int) -> str:
+    current = _line(text, line)
+    return current[: len(current) - len(current.lstrip(" \t"))]
