@@ -11,19 +11,31 @@
 3. time `match()` of P packages (half of them affected) against it, cold (a
    fresh connection) and warm, and count the findings.
 
+4. with --scan (the default when the bench image and Trivy exist, see
+   bench_scan.py): time `lashing scan --scanners vuln --db <that database>` of
+   the Debian 12 bench image against Trivy's cold CycloneDX listing of the same
+   image in one run. Trivy cannot download its vulnerability database here, so
+   its row is package listing only; lashing's row is the full read, catalog and
+   matching against the large database. Peak RSS is measured for both.
+
 Targets: import >= 5,000 records/s; matching 1,000 packages against 300,000
-records well under one second. Wall and CPU time are both printed: on a
-shared machine the CPU figure is the stable one. No other tool is compared.
+records well under one second; the scan's peak RSS under 200 MB with the large
+database. Wall and CPU time are both printed: on a shared machine the CPU
+figure is the stable one.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
+import shutil
 import sqlite3
+import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -130,10 +142,56 @@ def packages(names: dict[str, list[str]], count: int) -> list[Package]:
     return out
 
 
+def run_measured(cmd: list[str]) -> tuple[float, float, float, int]:
+    """(wall s, CPU s, peak RSS MB, exit code) of one command and its children."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, code
+
+
+def scan_comparison(db: Path) -> None:
+    """lashing's full scan with the large database against Trivy's listing."""
+    image = Path(__file__).resolve().parent / ".work" / "image" / "debian-12.tar"
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    try:
+        import bench_scan  # the tool installs and the image live there
+    except ImportError:
+        print("scan comparison skipped: bench_scan.py not importable")
+        return
+    tools = bench_scan.find_tools()
+    lashing = shutil.which("lashing", path=str(Path(sys.executable).parent))
+    if not image.exists() or tools is None or lashing is None:
+        print("scan comparison skipped: run bench/bench_scan.py first (image and Trivy)")
+        return
+    trivy = str(tools["trivy"])
+    print(f"trivy {bench_scan.version_of([trivy, '--version']).splitlines()[0]}")
+    rows = []
+    for _ in range(3):
+        with tempfile.TemporaryDirectory() as cache:
+            rows.append(("lashing scan --scanners vuln", run_measured(
+                [lashing, "scan", f"docker-archive:{image}", "--scanners", "vuln", "--db", str(db),
+                 "--format", "json", "-o", os.devnull, "--no-progress", "--cache-dir", cache])))
+            rows.append(("trivy image --format cyclonedx", run_measured(
+                [trivy, "image", "--input", str(image), "--format", "cyclonedx", "--cache-dir",
+                 cache, "--offline-scan", "--skip-db-update", "--skip-java-db-update",
+                 "--output", os.devnull, "--quiet"])))
+    for name in dict.fromkeys(r[0] for r in rows):
+        mine = sorted(r[1] for r in rows if r[0] == name)
+        wall, cpu, rss, code = mine[len(mine) // 2]
+        print(f"{name:<32} wall {wall:6.2f}s  cpu {cpu:6.2f}s  peak {rss:6.1f} MB  exit {code}")
+    print("(lashing: read, catalog and match against the database above; Trivy: package "
+          "listing only, since its vulnerability database cannot be downloaded here)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=300_000)
     parser.add_argument("--packages", type=int, default=1_000)
+    parser.add_argument("--no-scan", action="store_true",
+                        help="skip the image scan comparison with Trivy")
     args = parser.parse_args()
     print(f"lashing {__version__}, Python {platform.python_version()}, "
           f"SQLite {sqlite3.sqlite_version}, {platform.machine()}")
@@ -158,6 +216,8 @@ def main() -> int:
         print(f"match ({label}): {len(pkgs)} packages against {result.records} records in "
               f"{elapsed * 1000:.0f} ms wall, {cpu * 1000:.0f} ms CPU; {len(findings)} findings "
               f"on {affected} packages, {len(issues)} issues")
+    if not args.no_scan:
+        scan_comparison(db)
     return 0
 
 

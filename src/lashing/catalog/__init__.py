@@ -15,6 +15,7 @@ from lashing.catalog.dpkg import DpkgCataloger
 from lashing.catalog.golang import GoBinaryCataloger, GoModCataloger
 from lashing.catalog.java import JavaArchiveCataloger, JavaLockfileCataloger
 from lashing.catalog.npm import NpmInstalledCataloger, NpmLockfileCataloger
+from lashing.catalog.ownership import OWNERSHIP_GLOBS, drop_owned, owned_paths
 from lashing.catalog.php import PhpInstalledCataloger, PhpLockfileCataloger
 from lashing.catalog.python import PythonInstalledCataloger, PythonLockfileCataloger
 from lashing.catalog.rpm import RpmCataloger
@@ -71,8 +72,11 @@ def magics_of(cataloger: Cataloger) -> tuple[bytes, ...]:
 
 
 def wanted_globs(catalogers: Iterable[Cataloger]) -> tuple[str, ...]:
-    """Globs of the files to keep whatever their content."""
-    return tuple(g for c in catalogers if not magics_of(c) for g in c.globs)
+    """Globs of the files to keep whatever their content (with dpkg's file lists,
+    which say which language packages the distribution installed)."""
+    chosen = list(catalogers)
+    globs = tuple(g for c in chosen if not magics_of(c) for g in c.globs)
+    return (*globs, *OWNERSHIP_GLOBS) if any(c.name == "dpkg" for c in chosen) else globs
 
 
 def sniffed_globs(catalogers: Iterable[Cataloger]) -> tuple[tuple[str, ...], tuple[bytes, ...]]:
@@ -107,7 +111,8 @@ def catalog(tree: FileTree, catalogers: Sequence[Cataloger],
             except (CatalogError, ValueError, UnicodeDecodeError, KeyError, IndexError) as exc:
                 issues.append(Issue(stage="catalog", plugin=cataloger.name, location=loc,
                                     message=f"cannot parse: {exc}"))
-    return packages, issues
+    language = {c.name for c in catalogers if "language" in c.tags}
+    return drop_owned(packages, owned_paths(tree), language), issues
 
 
 __all__ = [
