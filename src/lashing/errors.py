@@ -54,3 +54,7 @@ class EnvironmentFailure(LashingError):
 
 class RegistryError(EnvironmentFailure):
     """A registry answered with an error or could not be reached (exit 3)."""
+
+
+class ManifestUnknownError(RegistryError):
+    """The registry answered 404 for a manifest: no such tag or digest (exit 3)."""

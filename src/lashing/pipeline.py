@@ -43,6 +43,8 @@ from lashing.source.image import Image, ImageConfig
 from lashing.source.open import open_image
 from lashing.source.resolve import IMAGE_TYPES, ResolvedTarget, TargetType
 from lashing.source.sbom import read_sbom
+from lashing.trust import references as policy_refs
+from lashing.trust.policy import Policy
 from lashing.vulndb import database_info, default_db_path, match, open_database, staleness_warning
 
 SCANNERS = ("vuln", "misconfig", "secret", "malware")
@@ -64,6 +66,7 @@ class ScanOptions:
     yara_rules: tuple[Path, ...] = ()
     malware_hashes: tuple[Path, ...] = ()
     clamd: str | None = None
+    policy: Policy | None = None  # --policy: check the images the target names
 
 
 @dataclass
@@ -80,6 +83,10 @@ class _Found:
     def add(self, result: tuple[list[Finding], list[Check]]) -> None:
         self.findings.extend(result[0])
         self.checks.extend(result[1])
+
+    def add_policy(self, result: tuple[list[Finding], list[Issue]]) -> None:
+        self.findings.extend(result[0])
+        self.issues.extend(result[1])
 
 
 def scan(target: ResolvedTarget, options: ScanOptions | None = None,
@@ -192,6 +199,10 @@ def _scan_image(target: ResolvedTarget, options: ScanOptions, progress: Progress
                                        age_days(image.config.created), options.rules)
                 found.add(scan_image(subject, target.text, image.image_id, options.rules,
                                      options.skip_rules))
+        if options.policy is not None:
+            found.add_policy(policy_refs.image_findings(
+                options.policy, target.text, image.image_id,
+                policy_refs.image_names(target, image), image.config.created))
         return _report(_image_target(target, image, found), found)
 
 
@@ -201,7 +212,9 @@ def _scan_directory(target: ResolvedTarget, options: ScanOptions) -> Report:
         raise InputError(f"{target.text}: not a directory")
     binary_globs, _ = sniffed_globs(options.catalogers)
     found = _Found()
-    extra = (*DOCKERFILE_GLOBS, *MANIFEST_GLOBS) if "misconfig" in options.scanners else ()
+    misconfig = "misconfig" in options.scanners
+    extra = ((*DOCKERFILE_GLOBS, *MANIFEST_GLOBS)
+             if misconfig or options.policy is not None else ())
     content = _ContentScanners(options)
     with tree_from_directory(target.path, want_globs(*_globs(options, *binary_globs, *extra)),
                              options.source.limits, content.visitors) as tree:
@@ -209,13 +222,20 @@ def _scan_directory(target: ResolvedTarget, options: ScanOptions) -> Report:
         identity = str(target.path.resolve())
         content.collect(found, tree, target.text, identity, None, options)
         _vulnerabilities(options, found, target.text, str(target.path.resolve()))
-        if "misconfig" in options.scanners:
+        if extra:
             dockerfile = want_globs(*DOCKERFILE_GLOBS)
             manifest = want_globs(*MANIFEST_GLOBS)
             for entry in tree.kept():
                 if entry.kind is not FileKind.FILE:
                     continue
                 host_path = str(target.path) + entry.path
+                if options.policy is not None and (dockerfile(entry.path)
+                                                   or manifest(entry.path)):
+                    found.add_policy(policy_refs.file_findings(
+                        host_path, tree.read(entry.path), options.policy,
+                        bool(dockerfile(entry.path)), _yaml_limits(options), not misconfig))
+                if not misconfig:
+                    continue
                 if dockerfile(entry.path):
                     _dockerfile(host_path, tree.read(entry.path), options, found)
                 elif manifest(entry.path):
@@ -243,6 +263,10 @@ def _scan_dockerfile(target: ResolvedTarget, options: ScanOptions) -> Report:
     if "misconfig" in options.scanners:
         found.add(scan_dockerfile(target.text, _text(data, target.text), options.rules,
                                   options.skip_rules))
+    if options.policy is not None:
+        found.add_policy(policy_refs.dockerfile_findings(
+            target.text, _text(data, target.text), options.policy,
+            read_issues="misconfig" not in options.scanners))
     return _report(Target(name=target.text, kind=TargetKind.CONFIG), found)
 
 
@@ -254,11 +278,16 @@ def _scan_manifest(target: ResolvedTarget, options: ScanOptions) -> Report:
     """A Kubernetes manifest or a compose file (with its overrides and .env)."""
     assert target.path is not None
     found = _Found()
-    if "misconfig" in options.scanners:
+    if "misconfig" in options.scanners or options.policy is not None:
         try:
             data = target.path.read_bytes()
         except OSError as exc:
             raise InputError(f"{target.text}: cannot read ({exc.strerror})") from None
+    if options.policy is not None:
+        found.add_policy(policy_refs.manifest_findings(
+            str(target.path), data, options.policy, _yaml_limits(options), path=target.path,
+            read_issues="misconfig" not in options.scanners))
+    if "misconfig" in options.scanners:
         findings, checks, issues = scan_manifest_file(
             str(target.path), data, options.rules, options.skip_rules, _yaml_limits(options))
         found.findings.extend(findings)
@@ -277,6 +306,10 @@ def _scan_manifest_stdin(target: ResolvedTarget, options: ScanOptions,
     if len(data) > limit:
         raise InputError(f"-: more than {limit} bytes of manifests on standard input")
     found = _Found()
+    if options.policy is not None:
+        found.add_policy(policy_refs.manifest_findings(
+            "-", data, options.policy, _yaml_limits(options),
+            read_issues="misconfig" not in options.scanners))
     if "misconfig" in options.scanners:
         findings, checks, issues = scan_manifest_stream(
             data, "-", options.rules, options.skip_rules, _yaml_limits(options))

@@ -23,6 +23,7 @@ from lashing.pipeline import SCANNERS, ScanOptions
 from lashing.report import json as json_report
 from lashing.report import table as table_report
 from lashing.rules.framework import RuleConfig
+from lashing.trust.policy import load_policy
 
 if TYPE_CHECKING:
     from lashing.cli import Context
@@ -49,6 +50,7 @@ examples:
   podman save app:dev | lashing scan docker-archive:- --format json
   lashing scan oci:./layout:1.0 --platform linux/arm64
   lashing scan Dockerfile --fail-on HIGH --format sarif -o lashing.sarif
+  lashing scan deploy/ --policy lashing.toml   # the images named, against [policy]
 """
 
 FORMATS = ("table", "json", "sarif")
@@ -78,6 +80,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            "tcp://HOST:PORT")
     what.add_argument("--trusted-registry", action="append", default=[], metavar="HOST",
                       help="registries FROM may pull from (repeatable; docker.io for Docker Hub)")
+    what.add_argument("--policy", metavar="FILE",
+                      help="provenance policy (a [policy] section, standalone or in "
+                           "lashing.toml): check the images the targets name (LSH-TRUST; "
+                           "no signatures, see 'lashing verify')")
     gate = parser.add_argument_group("gate")
     gate.add_argument("--severity", metavar="LIST",
                       help="report only these severities (e.g. CRITICAL,HIGH)")
@@ -122,6 +128,7 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
         yara_rules=tuple(Path(p) for p in args.yara_rules),
         malware_hashes=tuple(Path(p) for p in args.malware_hashes),
         clamd=args.clamd,
+        policy=load_policy(Path(args.policy)) if args.policy else None,
     )
 
 

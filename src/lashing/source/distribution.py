@@ -31,6 +31,7 @@ from lashing.errors import (
     EnvironmentFailure,
     InputError,
     LimitExceededError,
+    ManifestUnknownError,
     RegistryError,
 )
 from lashing.http import HttpClient, StreamedResponse, host_port
@@ -124,7 +125,7 @@ class RegistryClient:
         url = f"{self.base}{self.ref.repository}/manifests/{reference}"
         with self._request(url, what, ACCEPT_MANIFESTS) as response:
             if response.status == 404:
-                raise RegistryError(
+                raise ManifestUnknownError(
                     f"manifest unknown: {what} was not found on {self.ref.registry}",
                     "check the repository name and tag",
                 )

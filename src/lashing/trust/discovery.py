@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lashing.cache import BlobCache
-from lashing.errors import InputError, RegistryError
+from lashing.errors import InputError, ManifestUnknownError
 from lashing.http import HttpClient
 from lashing.options import SourceOptions
 from lashing.source.distribution import RegistryClient
@@ -49,10 +49,8 @@ class SignatureSource:
         where = f"{self.repository.repository_name}:{tag}"
         try:
             _, _, doc = self.client.manifest(tag, None, f"signature {where}")
-        except RegistryError as exc:
-            if _manifest_unknown(exc):
-                return None
-            raise
+        except ManifestUnknownError:
+            return None
         except InputError as exc:  # not JSON, over the JSON limit, schema 1
             return SignatureManifest(where, None, exc.message)
         return SignatureManifest(where, doc)
@@ -61,7 +59,3 @@ class SignatureSource:
         """A payload blob, verified against its digest and size."""
         return self.client.json_blob(desc, f"signature payload {desc.digest}")
 
-
-def _manifest_unknown(exc: RegistryError) -> bool:
-    # RegistryClient reports a 404 on a manifest with this message prefix.
-    return exc.message.startswith("manifest unknown:")
