@@ -3,6 +3,7 @@
 #   python3-venv   the virtual environment for the project
 #   docker-registry the real Distribution registry the registry tests run on loopback
 #   skopeo, umoci  reference tools the tests use as oracles
+#   podman         `podman system service`, the engine API the running-container tests query
 set -euo pipefail
 
 need=()
@@ -21,6 +22,7 @@ if [ "${1:-}" = "--test" ]; then
   [ -e /usr/share/java/commons-lang3.jar ] || need+=(libcommons-lang3-java)  # jar oracle
   command -v objcopy >/dev/null || need+=(binutils)  # a real ELF given a .dep-v0 section
   [ -x /usr/sbin/clamd ] || need+=(clamav-daemon)  # clamd for the ClamAV tests (test-only DB)
+  command -v podman >/dev/null || need+=(podman)  # a real engine API for lashing host --docker-host
   # rpm with NDB support, built from Debian's source for the NDB fixture
   for p in gcc make pkg-config xz-utils libpopt-dev liblua5.3-dev libgcrypt20-dev libmagic-dev \
            libsqlite3-dev zlib1g-dev liblzma-dev libbz2-dev; do

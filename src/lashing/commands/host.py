@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,11 +13,21 @@ from lashing.commands.common import add_format, output_format, write_output
 from lashing.commands.scan import _severities, gate
 from lashing.errors import EXIT_INCOMPLETE, EXIT_OK, InputError
 from lashing.host import table as host_table
+from lashing.host.engine import EngineState, read_engine, socket_path
 from lashing.host.live import read_live
 from lashing.host.packages import host_packages
 from lashing.host.subject import HostSubject
 from lashing.host.view import host_view
-from lashing.model import Check, CheckStatus, Issue, Package, Report, Target, TargetKind
+from lashing.model import (
+    Check,
+    CheckStatus,
+    Issue,
+    Location,
+    Package,
+    Report,
+    Target,
+    TargetKind,
+)
 from lashing.report import json as json_report
 from lashing.rules import host as host_rules
 from lashing.rules.framework import NotApplicable, NotCheckable
@@ -41,10 +52,19 @@ default --root /, the running system is read too: the dockerd command line
 from /proc, listening TCP sockets, whether the Docker socket answers. Root is
 never required: a file that cannot be read is reported as not checked.
 
+--docker-host unix:///var/run/docker.sock (or $DOCKER_HOST, or a Podman socket
+such as unix:///run/podman/podman.sock) also checks every container the engine
+API knows, running or not (CIS Docker Benchmark section 5): privileged, host
+namespaces, added capabilities, sensitive mounts, resource limits,
+no-new-privileges, read-only root, restart policy, healthcheck, root user,
+ports on all interfaces. Without it those checks are not applicable; an
+engine that does not answer is an error (exit 3).
+
 examples:
   lashing host
   lashing host --root /mnt/builder --format json
   lashing host --fail-on HIGH --format sarif -o host.sarif
+  lashing host --docker-host unix:///var/run/docker.sock
 """
 
 FORMATS = ("table", "json", "sarif")
@@ -56,6 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the host's root directory (default: /, the running system)")
     add_format(parser, FORMATS, "table")
     what = parser.add_argument_group("what to check")
+    what.add_argument("--docker-host", metavar="URL",
+                      help="a Docker-compatible engine API socket (unix://PATH) whose "
+                      "containers to check (default: $DOCKER_HOST when it is unix://)")
     what.add_argument("--skip-rules", metavar="IDS", default="",
                       help="rule ids or aliases (cis-docker-1.6:2.2) not to evaluate")
     what.add_argument("--skip-packages", action="store_true",
@@ -73,18 +96,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def audit(root: Path, *, skip: frozenset[str] = frozenset(), packages: bool = True,
-          db_path: Path | None = None) -> tuple[Report, list[str]]:
-    """The build-host report for `root`, and notes on where the data came from."""
+          db_path: Path | None = None, docker_host: str | None = None,
+          ) -> tuple[Report, list[str]]:
+    """The build-host report for `root`, and notes on where the data came from.
+
+    `docker_host` (unix://PATH): the engine API whose containers the
+    running-container rules check; EnvironmentFailure when it does not answer."""
     if not root.is_dir():
         raise InputError(f"--root {root}: not a directory")
+    engine: EngineState | None = read_engine(docker_host) if docker_host else None
     view = host_view(root)
     live = read_live() if view.live else None
-    subject = HostSubject(view, live)
+    subject = HostSubject(view, live, engine)
     target = f"host:{root}"
     findings, checks = host_rules.scan_host(subject, target, skip)
     sources = [f"mode: {'live system (files and /proc)' if view.live else 'files only'}"]
     if live is not None:
         sources += [f"live: {n}" for n in live.notes]
+    if engine is not None:
+        sources += [f"engine: {n}" for n in engine.notes]
     try:
         daemon_sources = subject.daemon.sources if subject.docker_installed else []
     except (NotCheckable, NotApplicable):  # the rules already reported why
@@ -143,8 +173,23 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if len(fail_on) > 1:
         raise InputError(f"--fail-on {args.fail_on!r}: name one severity")
     skip = frozenset(s.strip() for s in args.skip_rules.split(",") if s.strip())
+    docker_host = args.docker_host
+    env_host = os.environ.get("DOCKER_HOST", "").strip()
+    env_note = None
+    if docker_host is None and env_host:
+        try:
+            socket_path(env_host, "DOCKER_HOST")
+            docker_host = env_host
+        except InputError as exc:  # e.g. tcp://: not for this command, not an error
+            env_note = Issue("host", "engine", Location(resource="DOCKER_HOST"),
+                             f"{exc.message}; running-container checks skipped")
+    elif docker_host is not None:
+        socket_path(docker_host)  # a wrong scheme is an input error (exit 2)
     report, sources = audit(Path(args.root), skip=skip, packages=not args.skip_packages,
-                            db_path=Path(args.db) if args.db else None)
+                            db_path=Path(args.db) if args.db else None,
+                            docker_host=docker_host or None)
+    if env_note is not None:
+        report = replace(report, issues=(*report.issues, env_note))
     if shown:
         report = replace(report, findings=tuple(f for f in report.findings
                                                 if f.severity in shown))

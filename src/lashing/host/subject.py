@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from lashing.host.engine import Container, EngineState
 from lashing.host.live import LiveState
 from lashing.host.parse import (
     Group,
@@ -65,9 +66,19 @@ class DaemonConfig:
 
 
 class HostSubject:
-    def __init__(self, view: HostView, live: LiveState | None = None) -> None:
+    def __init__(self, view: HostView, live: LiveState | None = None,
+                 engine: EngineState | None = None) -> None:
         self.view = view
         self.live = live if view.live else None
+        self.engine = engine  # the engine API's containers (--docker-host), or None
+
+    def containers(self) -> tuple[Container, ...]:
+        """The engine's containers; NotApplicable without --docker-host or containers."""
+        if self.engine is None:
+            raise NotApplicable("no container engine API given (--docker-host)")
+        if not self.engine.containers:
+            raise NotApplicable(f"{self.engine.endpoint} has no containers")
+        return self.engine.containers
 
     # -- reading -------------------------------------------------------------
     def text(self, path: str) -> str | None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from lashing.host.engine import Container, EngineState
 from lashing.host.live import LiveState
 from lashing.host.subject import HostSubject
 from lashing.host.view import Kind, MemFile, memory_view
@@ -61,7 +64,18 @@ def subject_from_spec(spec: HostSpec) -> HostSubject:
     return HostSubject(memory_view(spec.files, live=spec.live is not None), spec.live)
 
 
+def engine_subject(*inspects: Mapping[str, Any]) -> HostSubject:
+    """A host whose engine API lists containers with these inspect documents."""
+    state = EngineState("unix:///var/run/docker.sock", "Docker Engine", "1.43",
+                        tuple(Container.from_inspect(i) for i in inspects))
+    return HostSubject(memory_view(()), None, state)
+
+
 def load_example(example: Example) -> HostSubject:
+    """A HostSpec, or one container's `GET /containers/{id}/json` document (a dict)."""
+    if isinstance(example.data, Mapping):
+        return engine_subject(example.data)
     if not isinstance(example.data, HostSpec):
-        raise TypeError(f"a host example is a HostSpec, not {type(example.data).__name__}")
+        raise TypeError(f"a host example is a HostSpec or an inspect dict, not "
+                        f"{type(example.data).__name__}")
     return subject_from_spec(example.data)
