@@ -214,3 +214,17 @@ def test_progress_on_a_terminal_only(image: tuple[Path, Path, str]) -> None:
     plain = io.StringIO()
     assert main(["scan", str(oci)], io.StringIO(), plain) == 0
     assert plain.getvalue() == ""
+
+
+def test_unreadable_manifest_is_exit_2_partly_readable_is_an_issue(tmp_path: Path) -> None:
+    bad = "apiVersion: v1\nkind: Pod\nmetadata:\n\tname: x\n"
+    only_bad = tmp_path / "bad.yaml"
+    only_bad.write_text(bad)
+    r = run("scan", str(only_bad))
+    assert r.code == 2 and "nothing could be scanned" in r.err and "bad.yaml:4" in r.err
+    half = tmp_path / "half.yaml"
+    half.write_text(POD + "---\n" + bad)
+    r = run("scan", str(half), "--format", "json")
+    assert r.code == 0, r.err
+    assert r.json()["findings"] and r.json()["issues"]
+    assert run("scan", str(half), "--strict").code == 4

@@ -290,10 +290,20 @@ def _scan_manifest(target: ResolvedTarget, options: ScanOptions) -> Report:
     if "misconfig" in options.scanners:
         findings, checks, issues = scan_manifest_file(
             str(target.path), data, options.rules, options.skip_rules, _yaml_limits(options))
+        _nothing_scanned(target.text, findings, checks, issues)
         found.findings.extend(findings)
         found.checks.extend(checks)
         found.issues.extend(issues)
     return _report(Target(name=target.text, kind=TargetKind.CONFIG), found)
+
+
+def _nothing_scanned(name: str, findings: list[Finding], checks: list[Check],
+                     issues: list[Issue]) -> None:
+    """A manifest target of which nothing could be read is bad input (exit 2);
+    one that was partly read reports its problems as issues."""
+    if issues and not findings and not checks:
+        first = issues[0]
+        raise InputError(f"{name}: nothing could be scanned: {first.message}")
 
 
 def _scan_manifest_stdin(target: ResolvedTarget, options: ScanOptions,
@@ -313,6 +323,7 @@ def _scan_manifest_stdin(target: ResolvedTarget, options: ScanOptions,
     if "misconfig" in options.scanners:
         findings, checks, issues = scan_manifest_stream(
             data, "-", options.rules, options.skip_rules, _yaml_limits(options))
+        _nothing_scanned("-", findings, checks, issues)
         found.findings.extend(findings)
         found.checks.extend(checks)
         found.issues.extend(issues)
