@@ -205,6 +205,30 @@ def is_skipped(r: Rule[Any], skip: Collection[str]) -> bool:
     return any(r.matches(s) for s in skip)
 
 
+def content_checks(rules: Sequence[Rule[Any]], failing_ids: Iterable[str], target: str,
+                   skip: Collection[str], summary: str,
+                   otherwise: Callable[[Rule[Any]], Check | None] | None = None) -> list[Check]:
+    """One Check per rule for scanners that judge a whole target at once
+    (secrets, malware): skipped, failed (with its finding count), whatever
+    `otherwise` says about the rule, else passed; `summary` says what was scanned."""
+    counts: dict[str, int] = {}
+    for rule_id in failing_ids:
+        counts[rule_id] = counts.get(rule_id, 0) + 1
+    out = []
+    for r in rules:
+        special = otherwise(r) if otherwise is not None else None
+        if is_skipped(r, skip):
+            out.append(Check(r.id, target, CheckStatus.NOT_CHECKED, "skipped"))
+        elif r.id in counts:
+            out.append(Check(r.id, target, CheckStatus.FAIL,
+                             f"{counts[r.id]} finding(s); {summary}"))
+        elif special is not None:
+            out.append(special)
+        else:
+            out.append(Check(r.id, target, CheckStatus.PASS, summary))
+    return out
+
+
 def evaluate(
     rules: Sequence[Rule[S]],
     subject: S,

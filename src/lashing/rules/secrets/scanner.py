@@ -15,8 +15,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from lashing.fs.tree import FileEntry, FileTree
-from lashing.model import Check, CheckStatus, Finding
-from lashing.rules.framework import Rule, Violation, is_skipped, make_finding
+from lashing.model import Check, Finding
+from lashing.rules.framework import Rule, Violation, content_checks, is_skipped, make_finding
 from lashing.rules.secrets import allow
 from lashing.rules.secrets.rules import DETECTORS, GCP_SERVICE_ACCOUNT, PRIVATE_KEY, RULES
 from lashing.rules.secrets.subject import Hit, TextSubject
@@ -169,19 +169,8 @@ class SecretScanner:
         return out
 
     def checks(self, target: str) -> list[Check]:
-        failing: dict[str, int] = {}
-        for f in self._found:
-            failing[f.rule.id] = failing.get(f.rule.id, 0) + 1
-        out = []
-        for r in RULES:
-            if is_skipped(r, self.skip):
-                out.append(Check(r.id, target, CheckStatus.NOT_CHECKED, "skipped"))
-            elif r.id in failing:
-                out.append(Check(r.id, target, CheckStatus.FAIL,
-                                 f"{failing[r.id]} finding(s); {self.counts.summary()}"))
-            else:
-                out.append(Check(r.id, target, CheckStatus.PASS, self.counts.summary()))
-        return out
+        return content_checks(RULES, (f.rule.id for f in self._found), target, self.skip,
+                              self.counts.summary())
 
     # -- internals ---------------------------------------------------------------
     def _hits(self, subject: TextSubject) -> list[tuple[Rule[TextSubject], Hit]]:
