@@ -6,14 +6,14 @@ from lashing.manifests.kubernetes import K8sObject, load_kubernetes
 from lashing.model import Check, Finding
 from lashing.rules.dockerfile.subject import Configured
 from lashing.rules.framework import Example, Family, Rule, RuleConfig, evaluate
-from lashing.rules.kubernetes import security, workload
+from lashing.rules.kubernetes import isolation, security, workload
 from lashing.rules.kubernetes.subject import K8sSubject
 
 __all__ = ["FAMILY", "RULES", "K8sSubject", "scan_kubernetes"]
 
-RULES: tuple[Rule[K8sSubject], ...] = tuple(sorted((*security.RULES, *workload.RULES),
-                                                   key=lambda r: r.id))
-MODULES = (security.__name__, workload.__name__)
+RULES: tuple[Rule[K8sSubject], ...] = tuple(
+    sorted((*security.RULES, *isolation.RULES, *workload.RULES), key=lambda r: r.id))
+MODULES = (security.__name__, isolation.__name__, workload.__name__)
 
 
 def load_example(example: Example) -> K8sSubject:
