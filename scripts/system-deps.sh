@@ -4,6 +4,8 @@
 #   docker-registry the real Distribution registry the registry tests run on loopback
 #   skopeo, umoci  reference tools the tests use as oracles
 #   podman         `podman system service`, the engine API the running-container tests query
+#   chromium       headless rendering of the HTML reports in tests
+#   postgresql     a real server (started by the tests in a temp dir) for the results store
 set -euo pipefail
 
 need=()
@@ -23,6 +25,8 @@ if [ "${1:-}" = "--test" ]; then
   command -v objcopy >/dev/null || need+=(binutils)  # a real ELF given a .dep-v0 section
   [ -x /usr/sbin/clamd ] || need+=(clamav-daemon)  # clamd for the ClamAV tests (test-only DB)
   command -v podman >/dev/null || need+=(podman)  # a real engine API for lashing host --docker-host
+  command -v chromium >/dev/null || need+=(chromium)  # HTML reports rendered headless in tests
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)  # results store
   # rpm with NDB support, built from Debian's source for the NDB fixture
   for p in gcc make pkg-config xz-utils libpopt-dev liblua5.3-dev libgcrypt20-dev libmagic-dev \
            libsqlite3-dev zlib1g-dev liblzma-dev libbz2-dev; do
