@@ -67,6 +67,7 @@ class ScanOptions:
     malware_hashes: tuple[Path, ...] = ()
     clamd: str | None = None
     policy: Policy | None = None  # --policy: check the images the target names
+    verify_images: bool = False  # --verify-images: and verify manifests' image signatures
 
 
 @dataclass
@@ -233,7 +234,8 @@ def _scan_directory(target: ResolvedTarget, options: ScanOptions) -> Report:
                                                    or manifest(entry.path)):
                     found.add_policy(policy_refs.file_findings(
                         host_path, tree.read(entry.path), options.policy,
-                        bool(dockerfile(entry.path)), _yaml_limits(options), not misconfig))
+                        bool(dockerfile(entry.path)), _yaml_limits(options), not misconfig,
+                        verify=_verify(options)))
                 if not misconfig:
                     continue
                 if dockerfile(entry.path):
@@ -274,6 +276,11 @@ def _yaml_limits(options: ScanOptions) -> YamlLimits:
     return YamlLimits(max_bytes=min(options.source.limits.max_json_bytes, YamlLimits().max_bytes))
 
 
+def _verify(options: ScanOptions) -> SourceOptions | None:
+    """--verify-images: the registry options manifests' images are verified with."""
+    return options.source if options.verify_images else None
+
+
 def _scan_manifest(target: ResolvedTarget, options: ScanOptions) -> Report:
     """A Kubernetes manifest or a compose file (with its overrides and .env)."""
     assert target.path is not None
@@ -286,7 +293,7 @@ def _scan_manifest(target: ResolvedTarget, options: ScanOptions) -> Report:
     if options.policy is not None:
         found.add_policy(policy_refs.manifest_findings(
             str(target.path), data, options.policy, _yaml_limits(options), path=target.path,
-            read_issues="misconfig" not in options.scanners))
+            read_issues="misconfig" not in options.scanners, verify=_verify(options)))
     if "misconfig" in options.scanners:
         findings, checks, issues = scan_manifest_file(
             str(target.path), data, options.rules, options.skip_rules, _yaml_limits(options))
@@ -319,7 +326,7 @@ def _scan_manifest_stdin(target: ResolvedTarget, options: ScanOptions,
     if options.policy is not None:
         found.add_policy(policy_refs.manifest_findings(
             "-", data, options.policy, _yaml_limits(options),
-            read_issues="misconfig" not in options.scanners))
+            read_issues="misconfig" not in options.scanners, verify=_verify(options)))
     if "misconfig" in options.scanners:
         findings, checks, issues = scan_manifest_stream(
             data, "-", options.rules, options.skip_rules, _yaml_limits(options))

@@ -87,7 +87,18 @@ def test_cli_policy_typo_is_exit_2_naming_the_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ('[policy]\nkeyless = [{subject = "x", issuer = "y"}]\n', "not yet supported"),
+        ('[policy]\nkeyless = [{subject = "x", issuer = "y"}]\n', "'keyless' needs 'trusted_root'"),
+        ('[policy]\nkeyless = []\ntrusted_root = "policy.toml"\n', "empty list"),
+        ('[policy]\nkeyless = {subject = "x"}\ntrusted_root = "policy.toml"\n',
+         "exactly one of 'issuer' and 'issuer_regex'"),
+        ('[policy]\nkeyless = {subject = "x", subject_regex = "y", issuer = "z"}\n'
+         'trusted_root = "policy.toml"\n', "exactly one of 'subject'"),
+        ('[policy]\nkeyless = {subject_regex = "(", issuer = "z"}\ntrusted_root = "policy.toml"\n',
+         "not a regular expression"),
+        ('[policy]\nkeyless = {subject = "x", issuer = "z", isuer = "q"}\n'
+         'trusted_root = "policy.toml"\n', "unknown key 'isuer'"),
+        ('[policy]\nkeyless = "someone"\ntrusted_root = "policy.toml"\n', "expected a table"),
+        ('[policy]\ntrusted_root = "missing.json"\n', "missing.json: no such file"),
         ('[policy]\nmode = "audit"\n', "'mode' must be"),
         ('[policy]\nkeys = ["missing.pub"]\n', "missing.pub: no such file"),
         ('[policy]\nmax_age_days = 0\n', "positive integer"),

@@ -84,6 +84,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="provenance policy (a [policy] section, standalone or in "
                            "lashing.toml): check the images the targets name (LSH-TRUST; "
                            "no signatures, see 'lashing verify')")
+    what.add_argument("--verify-images", action="store_true",
+                      help="with --policy: also verify the signatures of the images "
+                           "Kubernetes manifests and compose files name, through their "
+                           "registries (like 'lashing verify')")
     gate = parser.add_argument_group("gate")
     gate.add_argument("--severity", metavar="LIST",
                       help="report only these severities (e.g. CRITICAL,HIGH)")
@@ -111,6 +115,14 @@ def _severities(text: str | None, option: str) -> list[Severity]:
         raise InputError(f"{option}: {exc}") from None
 
 
+def verify_images(args: argparse.Namespace) -> bool:
+    """--verify-images needs --policy: the keys and identities to verify against."""
+    if args.verify_images and not args.policy:
+        raise InputError("--verify-images needs --policy: nothing to verify the images against",
+                         "give a policy file whose [policy] names keys or keyless identities")
+    return bool(args.verify_images)
+
+
 def scan_options(args: argparse.Namespace) -> ScanOptions:
     scanners = {s.strip() for s in args.scanners.split(",") if s.strip()}
     unknown = scanners - set(SCANNERS)
@@ -129,6 +141,7 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
         malware_hashes=tuple(Path(p) for p in args.malware_hashes),
         clamd=args.clamd,
         policy=load_policy(Path(args.policy)) if args.policy else None,
+        verify_images=verify_images(args),
     )
 
 

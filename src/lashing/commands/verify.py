@@ -1,4 +1,4 @@
-"""lashing verify IMAGE...: cosign signatures and the provenance policy."""
+"""lashing verify IMAGE...: signatures (cosign, Sigstore keyless) and the provenance policy."""
 
 from __future__ import annotations
 
@@ -29,13 +29,15 @@ if TYPE_CHECKING:
     from lashing.cli import Context
 
 NAME = "verify"
-HELP = "verify image signatures (cosign) and the provenance policy"
+HELP = "verify image signatures (cosign, Sigstore keyless) and the provenance policy"
 DESCRIPTION = """\
-Verify that images are signed with a trusted key (cosign's signature format:
-the sha256-<digest>.sig tag next to the image) and that they satisfy the
-provenance policy: allowed registries and repositories, pinned digests, the
-latest tag, maximum age. Exit 0 only when every image is verified, 1 when any
-is not.
+Verify that images are signed with a trusted key or, keyless, by a trusted
+Sigstore identity (checked offline against the policy's trusted_root.json),
+and that they satisfy the provenance policy: allowed registries and
+repositories, pinned digests, the latest tag, maximum age. Signatures are
+looked for in cosign's sha256-<digest>.sig tag and among the digest's OCI 1.1
+referrers (Sigstore bundles, cosign signatures). Exit 0 only when every image
+is verified, 1 when any is not.
 
 examples:
   lashing verify --key cosign.pub registry.example.com/team/app:1.4

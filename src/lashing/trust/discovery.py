@@ -1,12 +1,15 @@
-"""Finding cosign signatures in a registry.
+"""Finding signatures in a registry.
 
-The signature of manifest `sha256:<hex>` is the manifest tagged
-`sha256-<hex>.sig` in the image's repository, or in the signature repository
-the policy or `--signature-repository` names (cosign's `COSIGN_REPOSITORY`);
-see https://github.com/sigstore/cosign/blob/main/specs/SIGNATURE_SPEC.md.
+Two places are searched, in the image's repository or in the signature
+repository the policy or `--signature-repository` names (cosign's
+`COSIGN_REPOSITORY`):
 
-Only the tag scheme is searched. OCI 1.1 referrers (the `/referrers` API and
-its `sha256-<hex>` referrers tag fallback) and Sigstore bundles are not.
+- the cosign tag scheme: the signature of manifest `sha256:<hex>` is the
+  manifest tagged `sha256-<hex>.sig`
+  (https://github.com/sigstore/cosign/blob/main/specs/SIGNATURE_SPEC.md);
+- OCI 1.1 referrers of the digest (`lashing.trust.referrers`: the referrers
+  API, or its `sha256-<hex>` referrers tag fallback) whose artifact type is a
+  Sigstore bundle or a cosign signature.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ from lashing.cache import BlobCache
 from lashing.errors import InputError, ManifestUnknownError
 from lashing.http import HttpClient
 from lashing.options import SourceOptions
-from lashing.source.distribution import RegistryClient
 from lashing.source.manifest import Descriptor
 from lashing.source.reference import Reference, parse_reference
 from lashing.trust.cosign import signature_tag
+from lashing.trust.referrers import SIGNATURE_ARTIFACT_TYPES, Referrer, Referrers, ReferrersClient
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class SignatureSource:
                  cache: BlobCache) -> None:
         base = parse_reference(repository_name)
         self.repository = Reference(base.registry, base.repository)
-        self.client = RegistryClient(self.repository, options, http, cache)
+        self.client = ReferrersClient(self.repository, options, http, cache)
 
     def find(self, digest: str) -> SignatureManifest | None:
         """The signature manifest for `digest`; None when there is none (unsigned).
@@ -58,4 +61,16 @@ class SignatureSource:
     def fetch(self, desc: Descriptor) -> bytes:
         """A payload blob, verified against its digest and size."""
         return self.client.json_blob(desc, f"signature payload {desc.digest}")
+
+    def referrers(self, digest: str) -> Referrers:
+        """The signature and bundle referrers of `digest` (one unfiltered listing,
+        filtered here to the signature artifact types)."""
+        return self.client.referrers(digest, SIGNATURE_ARTIFACT_TYPES)
+
+    def referrer_manifest(self, referrer: Referrer) -> Any:
+        """A referrer's manifest, verified against its digest; InputError when
+        it is not JSON or over the JSON limit."""
+        where = f"{self.repository.repository_name}@{referrer.digest}"
+        _, _, doc = self.client.manifest(referrer.digest, referrer.digest, f"referrer {where}")
+        return doc
 

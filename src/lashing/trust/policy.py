@@ -47,8 +47,16 @@ Fields (all optional):
   must name the image's repository.
 - `signature_repository`: where signatures live, like cosign's
   `COSIGN_REPOSITORY` (default: the image's own repository).
-- `keyless`: Sigstore keyless identities. Not yet supported; a policy
-  using it is refused so that nothing passes unverified.
+- `keyless`: Sigstore keyless identities (`lashing.trust.identity`): one
+  table or a list of tables `{ issuer = "...", subject = "glob" }` (or
+  `issuer_regex` / `subject_regex`). A signature whose Fulcio certificate
+  chains to `trusted_root`, names a matching identity and is logged in Rekor
+  (a verified signed entry timestamp) is accepted, offline.
+- `trusted_root`: a Sigstore `trusted_root.json` (Fulcio CAs, Rekor keys and
+  their validity), relative to this file; required with `keyless`.
+
+A signature is required when `keys` or `keyless` is not empty; one that
+verifies with any key or any identity is enough.
 
 Unknown keys are errors that suggest the nearest valid key.
 """
@@ -65,6 +73,7 @@ from typing import Any
 from lashing.config import check_keys, read_toml, resolve_path
 from lashing.errors import InputError
 from lashing.source.reference import parse_reference
+from lashing.trust.identity import KeylessIdentity, parse_identities
 
 MODES = ("enforce", "warn")
 IMAGE_KEYS = (
@@ -80,12 +89,9 @@ IMAGE_KEYS = (
     "check_docker_reference",
     "signature_repository",
     "keyless",
+    "trusted_root",
 )
 POLICY_KEYS = (*IMAGE_KEYS, "images")
-KEYLESS_UNSUPPORTED = (
-    "keyless (Fulcio certificate) verification is not yet supported; "
-    "use `keys` with the signer's public key"
-)
 
 
 @dataclass(frozen=True)
@@ -103,12 +109,18 @@ class ImagePolicy:
     mode: str = "enforce"
     check_docker_reference: bool = False
     signature_repository: str | None = None
+    keyless: tuple[KeylessIdentity, ...] = ()
+    trusted_root: Path | None = None
     glob: str | None = None  # which [policy.images] table applied, if any
     source: str = ""  # the file the policy came from, for messages
 
     @property
     def enforced(self) -> bool:
         return self.mode == "enforce"
+
+    @property
+    def requires_signature(self) -> bool:
+        return bool(self.keys or self.keyless)
 
 
 @dataclass(frozen=True)
@@ -267,8 +279,22 @@ def _image_policy(table: Mapping[str, Any], base: ImagePolicy, path: Path,
             raise InputError(f"{path}: {where}: 'signature_repository' must be a repository")
         changes["signature_repository"] = _repository(repo.strip(), path, where)
     if "keyless" in table:
-        raise InputError(f"{path}: {where}: 'keyless': {KEYLESS_UNSUPPORTED}")
-    return replace(base, **changes)
+        changes["keyless"] = parse_identities(table["keyless"], path, where)
+    if "trusted_root" in table:
+        text = table["trusted_root"]
+        if not isinstance(text, str) or not text.strip():
+            raise InputError(f"{path}: {where}: 'trusted_root' must be a path to "
+                             "trusted_root.json")
+        root = resolve_path(path, text.strip())
+        if not root.is_file():
+            raise InputError(f"{path}: {where}: trusted root {root}: no such file")
+        changes["trusted_root"] = root
+    merged = replace(base, **changes)
+    if merged.keyless and merged.trusted_root is None:
+        raise InputError(f"{path}: {where}: 'keyless' needs 'trusted_root'",
+                         "set trusted_root to a Sigstore trusted_root.json (the Fulcio CAs "
+                         "and Rekor keys signatures are checked against, offline)")
+    return merged
 
 
 def _registry(text: str, path: Path, where: str, key: str) -> str:

@@ -5,7 +5,10 @@ objects, a compose project, a Dockerfile, or the text of a manifest) and
 returns `(findings, issues)`: LSH-TRUST policy findings located at the file,
 line and resource that names the image, and Issues for references that
 cannot be checked (unparsable, or built from an ARG with no default). No
-network is touched: signatures need `lashing verify`.
+network is touched, unless `verify` source options are given to
+`manifest_findings` / `file_findings` (`--verify-images`): then the images
+Kubernetes manifests and compose files name are also verified through their
+registries (`lashing.trust.images`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from lashing.manifests.kubernetes import K8sObject, objects_of
 from lashing.manifests.scan import compose_files_for
 from lashing.manifests.yaml import YamlError, YamlLimits, load_all
 from lashing.model import Finding, Issue, Location
+from lashing.options import SourceOptions
 from lashing.rules.dockerfile.parser import DockerfileError, parse
 from lashing.rules.framework import evaluate
 from lashing.rules.trust import POLICY_RULES, TrustSubject
@@ -32,6 +36,7 @@ from lashing.source.image import Image
 from lashing.source.reference import Reference
 from lashing.source.resolve import ResolvedTarget, TargetType
 from lashing.trust.check import check_reference
+from lashing.trust.images import ImageUse, verify_uses
 from lashing.trust.policy import Policy
 
 __all__ = ["compose_findings", "dockerfile_findings", "file_findings", "image_findings",
@@ -48,8 +53,9 @@ def _issue(location: Location, message: str) -> Issue:
 
 
 def _check(ref_text: str, policy: Policy, location: Location, target: str, identity: str,
-           key: str, what: str, out: Result) -> None:
-    """Check one image `what` names; an unparsable reference becomes an Issue."""
+           key: str, what: str, out: Result, uses: list[ImageUse] | None = None) -> None:
+    """Check one image `what` names; an unparsable reference becomes an Issue.
+    `uses` collects the images whose signatures are to be verified."""
     try:
         findings = check_reference(ref_text, policy, location=location, target=target)
     except InputError as exc:
@@ -58,6 +64,8 @@ def _check(ref_text: str, policy: Policy, location: Location, target: str, ident
         return
     out[0].extend(replace(f, target_identity=identity, anchor=f"{key}:{f.anchor}")
                   for f in findings)
+    if uses is not None:
+        uses.append(ImageUse(ref_text.strip(), location, target, identity, key))
 
 
 # -- images -------------------------------------------------------------------------
@@ -110,7 +118,8 @@ def image_findings(policy: Policy, target: str, identity: str, references: Seque
 # -- manifests ----------------------------------------------------------------------
 
 
-def kubernetes_findings(objects: Iterable[K8sObject], policy: Policy) -> Result:
+def kubernetes_findings(objects: Iterable[K8sObject], policy: Policy,
+                        uses: list[ImageUse] | None = None) -> Result:
     """Every image a container, init container or ephemeral container names."""
     out: Result = ([], [])
     for obj in objects:
@@ -124,11 +133,12 @@ def kubernetes_findings(objects: Iterable[K8sObject], policy: Policy) -> Result:
                                                    "string; not checked against the policy"))
                 continue
             _check(image, policy, location, obj.path, obj.path,
-                   f"{obj.resource}:{c.role}/{c.name}", f"{c.role} {c.name}", out)
+                   f"{obj.resource}:{c.role}/{c.name}", f"{c.role} {c.name}", out, uses)
     return out
 
 
-def compose_findings(project: ComposeProject, policy: Policy) -> Result:
+def compose_findings(project: ComposeProject, policy: Policy,
+                     uses: list[ImageUse] | None = None) -> Result:
     """Every image a compose service names (after interpolation and overrides)."""
     out: Result = ([], [])
     target = project.files[0] if project.files else project.name
@@ -143,15 +153,17 @@ def compose_findings(project: ComposeProject, policy: Policy) -> Result:
                                            "checked against the policy"))
             continue
         _check(image, policy, location, target, target, f"{project.name}/{s.name}",
-               f"service {s.name}", out)
+               f"service {s.name}", out, uses)
     return out
 
 
 def manifest_findings(name: str, data: str | bytes, policy: Policy,
                       limits: YamlLimits | None = None, env: dict[str, str] | None = None,
-                      path: Path | None = None, read_issues: bool = False) -> Result:
+                      path: Path | None = None, read_issues: bool = False,
+                      verify: SourceOptions | None = None) -> Result:
     """A Kubernetes manifest or compose file given as text (`path`: the file on disk,
-    so that a compose file is read with its override and `.env`).
+    so that a compose file is read with its override and `.env`). With `verify`,
+    the signatures of the images it names are verified through their registries.
 
     Text that cannot be read as YAML gives nothing unless `read_issues`: the
     misconfiguration scan reports it."""
@@ -168,20 +180,24 @@ def manifest_findings(name: str, data: str | bytes, policy: Policy,
                              f"{error.message}; images after it are not checked against "
                              "the policy"))
     objects, _ = objects_of(docs, name)
+    uses: list[ImageUse] | None = [] if verify is not None else None
     if objects:
-        found = kubernetes_findings(objects, policy)
+        found = kubernetes_findings(objects, policy, uses)
     elif docs and looks_like_compose(docs[0]):
         files = compose_files_for(path) if path is not None else [Path(name)]
         if files is None:
             return out  # an override: its base's project covers it
         project = (load_compose(files, env, limits) if path is not None
                    else load_compose_text(data, name, env or {}, limits))
-        found = compose_findings(project, policy)
+        found = compose_findings(project, policy, uses)
         if read_issues:
             out[1].extend(_issue(Location(path=e.name, line=e.line), e.message)
                           for e in project.errors)
     else:
         return out
+    if verify is not None and uses:
+        signed = verify_uses(uses, policy, verify)
+        found = (found[0] + signed[0], found[1] + signed[1])
     return out[0] + found[0], out[1] + found[1]
 
 
@@ -217,12 +233,14 @@ def dockerfile_findings(path: str, text: str, policy: Policy,
 
 
 def file_findings(path: str, data: bytes, policy: Policy, is_dockerfile: bool,
-                  limits: YamlLimits | None = None, read_issues: bool = False) -> Result:
-    """A Dockerfile or manifest found in a directory, at `path` on disk."""
+                  limits: YamlLimits | None = None, read_issues: bool = False,
+                  verify: SourceOptions | None = None) -> Result:
+    """A Dockerfile or manifest found in a directory, at `path` on disk (`verify`:
+    see `manifest_findings`; Dockerfile base images are not verified)."""
     if not is_dockerfile:
         return manifest_findings(path, data, policy, limits,
                                  path=Path(path) if Path(path).is_file() else None,
-                                 read_issues=read_issues)
+                                 read_issues=read_issues, verify=verify)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

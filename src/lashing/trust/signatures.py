@@ -13,7 +13,7 @@ signature material: it all becomes an outcome, and so a finding.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -41,14 +41,18 @@ class SignatureStatus(StrEnum):
     DIGEST_MISMATCH = "digest-mismatch"
     IDENTITY_MISMATCH = "identity-mismatch"
     MALFORMED = "malformed-signature"
+    UNTRUSTED_IDENTITY = "untrusted-identity"  # keyless: a signer the policy does not trust
+    TLOG_INVALID = "tlog-invalid"  # keyless: no verifiable transparency log entry
     NOT_REQUIRED = "not-required"  # the policy names no keys for this image
 
 
-# Worst first: what to report when no layer verifies.
+# Worst first: what to report when no layer (or signature source) verifies.
 _RANK = (
     SignatureStatus.DIGEST_MISMATCH,
     SignatureStatus.IDENTITY_MISMATCH,
+    SignatureStatus.UNTRUSTED_IDENTITY,
     SignatureStatus.INVALID,
+    SignatureStatus.TLOG_INVALID,
     SignatureStatus.MALFORMED,
 )
 
@@ -63,6 +67,10 @@ class SignatureOutcome:
 
 
 Fetch = Callable[[Descriptor], bytes]
+# Keyless layers (cosign's certificate annotations): (layer annotations, payload,
+# signature) -> (status, detail, signer); None when the layer carries no certificate.
+KeylessCheck = Callable[[dict[str, Any], bytes, bytes],
+                        tuple[SignatureStatus, str, str | None] | None]
 
 
 def evaluate_signatures(
@@ -76,6 +84,7 @@ def evaluate_signatures(
     check_docker_reference: bool = False,
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
     max_layers: int = DEFAULT_MAX_SIGNATURE_LAYERS,
+    keyless: KeylessCheck | None = None,
 ) -> SignatureOutcome:
     def out(status: SignatureStatus, detail: str, key: str | None = None) -> SignatureOutcome:
         return SignatureOutcome(status, digest, signature_ref, key, detail)
@@ -91,7 +100,7 @@ def evaluate_signatures(
     failures: list[tuple[SignatureStatus, str]] = []
     for n, layer in enumerate(layers, 1):
         status, detail, key = _layer(layer, n, fetch, keys, digest, repository_name,
-                                     check_docker_reference, max_payload_bytes)
+                                     check_docker_reference, max_payload_bytes, keyless)
         if status is SignatureStatus.VERIFIED:
             return out(status, detail, key)
         failures.append((status, detail))
@@ -109,6 +118,7 @@ def _layer(
     repository_name: str,
     check_docker_reference: bool,
     max_payload_bytes: int,
+    keyless: KeylessCheck | None = None,
 ) -> tuple[SignatureStatus, str, str | None]:
     where = f"layer {n}"
     try:
@@ -136,8 +146,17 @@ def _layer(
         return (SignatureStatus.MALFORMED,
                 f"{where}: payload is over the {max_payload_bytes}-byte limit", None)
     key = next((k for k in keys if verify_with(k, signature, payload)), None)
-    if key is None:
-        names = ", ".join(k.name for k in keys)
+    signer = key.name if key is not None else None
+    algorithm = key.algorithm if key is not None else "keyless"
+    if key is None and keyless is not None:
+        result = keyless(annotations if isinstance(annotations, dict) else {}, payload,
+                         signature)
+        if result is not None:
+            status, detail, signer = result
+            if status is not SignatureStatus.VERIFIED:
+                return status, f"{where}: {detail}", None
+    if signer is None:
+        names = ", ".join(k.name for k in keys) or "no key (the policy names none)"
         return (SignatureStatus.INVALID,
                 f"{where}: the signature does not verify with {names}", None)
     # Only a verified payload's claims are read.
@@ -150,16 +169,16 @@ def _layer(
                 f"{where}: payload type {claims.payload_type!r} is not {PAYLOAD_TYPE!r}", None)
     if claims.manifest_digest != digest:
         return (SignatureStatus.DIGEST_MISMATCH,
-                f"{where}: signed by {key.name} for {claims.manifest_digest[:80]}, "
+                f"{where}: signed by {signer} for {claims.manifest_digest[:80]}, "
                 f"not for {digest}", None)
     if check_docker_reference:
         signed_for = _repository(claims.docker_reference)
         if signed_for != repository_name:
             return (SignatureStatus.IDENTITY_MISMATCH,
-                    f"{where}: signed by {key.name} for docker-reference "
+                    f"{where}: signed by {signer} for docker-reference "
                     f"{(claims.docker_reference or 'none')[:200]!r}, not {repository_name}", None)
     return (SignatureStatus.VERIFIED,
-            f"signature by {key.name} ({key.algorithm}) over {digest}", key.name)
+            f"signature by {signer} ({algorithm}) over {digest}", signer)
 
 
 def _repository(text: str | None) -> str | None:
@@ -169,3 +188,22 @@ def _repository(text: str | None) -> str | None:
         return parse_reference(text).repository_name
     except InputError:
         return None
+
+
+def combine(outcomes: Sequence[SignatureOutcome]) -> SignatureOutcome:
+    """One outcome from several signature sources (the `.sig` tag, referrers):
+    any verified one wins; else the most telling failure; unsigned only when
+    no source holds anything."""
+    verified = next((o for o in outcomes if o.status is SignatureStatus.VERIFIED), None)
+    if verified is not None:
+        return verified
+    failures = [o for o in outcomes if o.status in _RANK]
+    if not failures:
+        first = outcomes[0]
+        return replace(first, detail="; ".join(o.detail for o in outcomes if o.detail))
+    worst = min(failures, key=lambda o: _RANK.index(o.status))
+    same = [o for o in failures if o.status is worst.status]
+    if len(same) == 1:
+        return worst
+    return replace(worst, detail="; ".join(
+        f"{o.signature_ref}: {o.detail}" if o.signature_ref else o.detail for o in same))

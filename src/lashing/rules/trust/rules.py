@@ -15,6 +15,7 @@ from lashing.trust.signatures import SignatureOutcome, SignatureStatus
 
 NIST_800_190 = "https://doi.org/10.6028/NIST.SP.800-190"
 COSIGN_DOCS = "https://docs.sigstore.dev/cosign/verifying/verify/"
+SIGSTORE_BUNDLE = "https://github.com/sigstore/protobuf-specs/blob/main/protos/sigstore_bundle.proto"
 SIGNED = {"ref": "registry.example.com/app@sha256:" + "a" * 64}
 
 
@@ -23,19 +24,23 @@ def _signature(s: TrustSubject, status: SignatureStatus) -> Iterator[Violation]:
     if sig is None:
         raise NotCheckable("signatures were not checked")
     if sig.status is SignatureStatus.NOT_REQUIRED:
-        raise NotApplicable("the policy names no keys for this image")
+        raise NotApplicable("the policy names no keys or keyless identities for this image")
     if sig.status is status:
         yield Violation(_message(s, sig), s.where(), f"signature:{sig.digest or ''}")
 
 
 def _message(s: TrustSubject, sig: SignatureOutcome) -> str:
     what = {
-        SignatureStatus.UNSIGNED: "has no cosign signature",
+        SignatureStatus.UNSIGNED: "has no signature",
         SignatureStatus.INVALID: "has a signature that does not verify with any trusted key",
         SignatureStatus.DIGEST_MISMATCH: "has a valid signature, but for another digest",
         SignatureStatus.IDENTITY_MISMATCH:
             "has a valid signature, but for another repository (docker-reference)",
         SignatureStatus.MALFORMED: "has a malformed signature",
+        SignatureStatus.UNTRUSTED_IDENTITY:
+            "has a valid keyless signature, but by a signer the policy does not trust",
+        SignatureStatus.TLOG_INVALID:
+            "has a keyless signature without a verifiable transparency log entry",
     }.get(sig.status, sig.status.value)
     text = f"{s.reference} ({sig.digest}) {what}"
     if sig.signature_ref:
@@ -59,8 +64,9 @@ def _sig_example(status: str) -> tuple[Example, ...]:
       references=(SPEC_URL, COSIGN_DOCS, NIST_800_190),
       examples=_sig_example("unsigned"))
 def unsigned(s: TrustSubject) -> Iterator[Violation]:
-    """The policy requires a signature from a trusted key, and there is no
-    `sha256-<digest>.sig` signature for the image's manifest digest."""
+    """The policy requires a signature (a trusted key or keyless identity), and
+    there is none for the image's manifest digest: no `sha256-<digest>.sig`
+    signature and no signature or Sigstore bundle among its OCI referrers."""
     yield from _signature(s, SignatureStatus.UNSIGNED)
 
 
@@ -268,8 +274,35 @@ def insecure_transport(s: TrustSubject) -> Iterator[Violation]:
                         s.where(), f"insecure:{registry}")
 
 
+@rule(id="LSH-TRUST-012", title="Keyless signature is by an untrusted identity",
+      severity=Severity.HIGH, kind=FindingKind.PROVENANCE, nist=("4.1.5",),
+      remediation="Do not run the image unless the signer should be trusted: then add its "
+                  "certificate subject and OIDC issuer to the policy's keyless identities.",
+      references=(COSIGN_DOCS, SIGSTORE_BUNDLE, NIST_800_190),
+      examples=_sig_example("untrusted-identity"))
+def untrusted_identity(s: TrustSubject) -> Iterator[Violation]:
+    """A keyless signature verifies and chains to a trusted Fulcio CA, but its
+    certificate's subject (workflow URI, e-mail) or OIDC issuer matches none
+    of the policy's `keyless` identities: someone else signed it."""
+    yield from _signature(s, SignatureStatus.UNTRUSTED_IDENTITY)
+
+
+@rule(id="LSH-TRUST-013", title="Keyless signature has no verifiable transparency log entry",
+      severity=Severity.HIGH, kind=FindingKind.PROVENANCE, nist=("4.1.5",),
+      remediation="Re-sign with the transparency log enabled (the default), and make sure "
+                  "the policy's trusted_root holds the Rekor key that logged it.",
+      references=(SIGSTORE_BUNDLE, COSIGN_DOCS),
+      examples=_sig_example("tlog-invalid"))
+def tlog_invalid(s: TrustSubject) -> Iterator[Violation]:
+    """A keyless certificate lives for minutes; only a Rekor entry about this
+    signature, whose signed entry timestamp verifies with a trusted log key,
+    proves it was made while the certificate was valid. There is none."""
+    yield from _signature(s, SignatureStatus.TLOG_INVALID)
+
+
 SIGNATURE_RULES: tuple[Rule[TrustSubject], ...] = (
     unsigned, invalid_signature, digest_mismatch, malformed_signature, identity_mismatch,
+    untrusted_identity, tlog_invalid,
 )
 POLICY_RULES: tuple[Rule[TrustSubject], ...] = (
     registry_not_allowed, repository_not_allowed, not_pinned, latest_tag, too_old,
