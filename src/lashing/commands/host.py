@@ -13,7 +13,8 @@ from lashing.commands.common import add_format, output_format, write_output
 from lashing.commands.scan import _severities, gate
 from lashing.errors import EXIT_INCOMPLETE, EXIT_OK, InputError
 from lashing.host import table as host_table
-from lashing.host.engine import EngineState, read_engine, socket_path
+from lashing.host.engine import EngineState, read_engine
+from lashing.host.engine_url import parse_endpoint
 from lashing.host.live import read_live
 from lashing.host.packages import host_packages
 from lashing.host.subject import HostSubject
@@ -53,18 +54,30 @@ from /proc, listening TCP sockets, whether the Docker socket answers. Root is
 never required: a file that cannot be read is reported as not checked.
 
 --docker-host unix:///var/run/docker.sock (or $DOCKER_HOST, or a Podman socket
-such as unix:///run/podman/podman.sock) also checks every container the engine
-API knows, running or not (CIS Docker Benchmark section 5): privileged, host
-namespaces, added capabilities, sensitive mounts, resource limits,
+such as unix:///run/podman/podman.sock, or tcp://HOST:PORT) also checks every
+container the engine API knows, running or not (CIS Docker Benchmark section
+5): privileged, host namespaces, added capabilities, sensitive mounts, AppArmor,
+SELinux and seccomp, devices, mount propagation, resource limits and ulimits,
 no-new-privileges, read-only root, restart policy, healthcheck, root user,
-ports on all interfaces. Without it those checks are not applicable; an
-engine that does not answer is an error (exit 3).
+ports on all interfaces, the default bridge. An engine that answers over TCP
+without TLS is itself a finding. --tlsverify (or $DOCKER_TLS_VERIFY) speaks TLS
+to tcp:// with ca.pem, cert.pem and key.pem from $DOCKER_CERT_PATH (default
+~/.docker). Without --docker-host those checks are not applicable; an engine
+that does not answer is an error (exit 3).
+
+Configuration is judged as the tools read it: docker.service drop-ins,
+OPTIONS in /etc/sysconfig/docker and DOCKER_OPTS in /etc/default/docker merged
+with daemon.json (an option set in both is reported: dockerd will not start),
+rootless dockerd (~/.config/docker/daemon.json), and /etc/containers drop-in
+directories (registries.conf.d, containers.conf.d) with each user's
+~/.config/containers files; a finding names the file that set the value.
 
 examples:
   lashing host
   lashing host --root /mnt/builder --format json
   lashing host --fail-on HIGH --format sarif -o host.sarif
   lashing host --docker-host unix:///var/run/docker.sock
+  lashing host --docker-host tcp://10.0.0.5:2376 --tlsverify
 """
 
 FORMATS = ("table", "json", "sarif")
@@ -77,8 +90,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_format(parser, FORMATS, "table")
     what = parser.add_argument_group("what to check")
     what.add_argument("--docker-host", metavar="URL",
-                      help="a Docker-compatible engine API socket (unix://PATH) whose "
-                      "containers to check (default: $DOCKER_HOST when it is unix://)")
+                      help="a Docker-compatible engine API (unix://PATH, tcp://HOST:PORT, "
+                      "https://HOST:PORT) whose containers to check (default: $DOCKER_HOST)")
+    what.add_argument("--tlsverify", action="store_true",
+                      help="speak TLS to a tcp:// engine, with ca.pem, cert.pem and key.pem "
+                      "from $DOCKER_CERT_PATH or ~/.docker (default: $DOCKER_TLS_VERIFY)")
     what.add_argument("--skip-rules", metavar="IDS", default="",
                       help="rule ids or aliases (cis-docker-1.6:2.2) not to evaluate")
     what.add_argument("--skip-packages", action="store_true",
@@ -97,14 +113,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def audit(root: Path, *, skip: frozenset[str] = frozenset(), packages: bool = True,
           db_path: Path | None = None, docker_host: str | None = None,
+          tlsverify: bool = False, cert_dir: Path | None = None,
           ) -> tuple[Report, list[str]]:
     """The build-host report for `root`, and notes on where the data came from.
 
-    `docker_host` (unix://PATH): the engine API whose containers the
-    running-container rules check; EnvironmentFailure when it does not answer."""
+    `docker_host` (unix://PATH, tcp://HOST:PORT, https://HOST:PORT): the engine API
+    whose containers the running-container rules check; EnvironmentFailure when it
+    does not answer. `tlsverify` and `cert_dir` as for read_engine."""
     if not root.is_dir():
         raise InputError(f"--root {root}: not a directory")
-    engine: EngineState | None = read_engine(docker_host) if docker_host else None
+    engine: EngineState | None = read_engine(
+        docker_host, tlsverify=tlsverify, cert_dir=cert_dir) if docker_host else None
     view = host_view(root)
     live = read_live() if view.live else None
     subject = HostSubject(view, live, engine)
@@ -116,7 +135,8 @@ def audit(root: Path, *, skip: frozenset[str] = frozenset(), packages: bool = Tr
     if engine is not None:
         sources += [f"engine: {n}" for n in engine.notes]
     try:
-        daemon_sources = subject.daemon.sources if subject.docker_installed else []
+        daemon_sources = [src for d in subject.daemons for src in d.sources]
+        sources += [f"ignored: {i}" for d in subject.daemons for i in d.ignored]
     except (NotCheckable, NotApplicable):  # the rules already reported why
         daemon_sources = []
     if daemon_sources:
@@ -175,19 +195,22 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     skip = frozenset(s.strip() for s in args.skip_rules.split(",") if s.strip())
     docker_host = args.docker_host
     env_host = os.environ.get("DOCKER_HOST", "").strip()
+    tlsverify = args.tlsverify or bool(os.environ.get("DOCKER_TLS_VERIFY", "").strip())
+    cert_env = os.environ.get("DOCKER_CERT_PATH", "").strip()
     env_note = None
     if docker_host is None and env_host:
         try:
-            socket_path(env_host, "DOCKER_HOST")
+            parse_endpoint(env_host, "DOCKER_HOST", tlsverify)
             docker_host = env_host
-        except InputError as exc:  # e.g. tcp://: not for this command, not an error
+        except InputError as exc:  # e.g. ssh://: not for this command, not an error
             env_note = Issue("host", "engine", Location(resource="DOCKER_HOST"),
                              f"{exc.message}; running-container checks skipped")
     elif docker_host is not None:
-        socket_path(docker_host)  # a wrong scheme is an input error (exit 2)
+        parse_endpoint(docker_host, "--docker-host", tlsverify)  # a wrong URL: exit 2
     report, sources = audit(Path(args.root), skip=skip, packages=not args.skip_packages,
                             db_path=Path(args.db) if args.db else None,
-                            docker_host=docker_host or None)
+                            docker_host=docker_host or None, tlsverify=tlsverify,
+                            cert_dir=Path(cert_env) if cert_env else None)
     if env_note is not None:
         report = replace(report, issues=(*report.issues, env_note))
     if shown:

@@ -1,18 +1,20 @@
 """Running containers from a Docker-compatible engine API (dockerd, or
-`podman system service`) over its Unix socket: `GET /version`, then
-`GET /containers/json?all=1` and `GET /containers/{id}/json` for each one."""
+`podman system service`) over its Unix socket or TCP (plain or TLS, see
+engine_url): `GET /version`, `GET /info`, then `GET /containers/json?all=1` and
+`GET /containers/{id}/json` for each one."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from lashing.errors import EnvironmentFailure, InputError
+from lashing.host.engine_url import parse_endpoint, tls_context
 
 MIN_API = (1, 24)  # Docker 1.12: the oldest API whose inspect output the rules read
 TIMEOUT = 10.0
@@ -69,21 +71,21 @@ class EngineState:
     api_version: str = ""
     containers: tuple[Container, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    transport: str = "unix"  # "unix", "tcp" (plain HTTP) or "tls"
+    # GET /info SecurityOptions: "name=apparmor", "name=selinux", "name=seccomp,profile=…"
+    security_options: tuple[str, ...] = ()
+
+    def supports(self, name: str) -> bool:
+        """Whether the engine reports the security feature `name` (apparmor, selinux)."""
+        return any(opt.split(",")[0] == f"name={name}" for opt in self.security_options)
 
 
 def socket_path(url: str, where: str = "--docker-host") -> str:
     """The socket path of a unix:// engine URL (a bare absolute path is accepted too)."""
-    if url.startswith("/"):
-        return url
-    parts = urlsplit(url)
-    if parts.scheme != "unix":
-        raise InputError(f"{where} {url!r}: only unix:// sockets are supported",
-                         "e.g. unix:///var/run/docker.sock or "
-                         "unix:///run/user/1000/podman/podman.sock")
-    path = (parts.netloc + parts.path) if parts.netloc else parts.path
-    if not path.startswith("/"):
-        raise InputError(f"{where} {url!r}: the socket path must be absolute")
-    return path
+    endpoint = parse_endpoint(url, where)
+    if endpoint.socket is None:
+        raise InputError(f"{where} {url!r}: not a unix:// socket")
+    return endpoint.socket
 
 
 def _api_tuple(text: str) -> tuple[int, ...]:
@@ -94,15 +96,28 @@ def _api_tuple(text: str) -> tuple[int, ...]:
 
 
 class EngineClient:
-    """A minimal HTTP client for the engine API on a Unix socket."""
+    """A minimal HTTP client for the engine API on a Unix socket or over TCP."""
 
     def __init__(self, url: str, where: str = "--docker-host", timeout: float = TIMEOUT,
-                 ) -> None:
+                 tlsverify: bool = False, cert_dir: Path | None = None) -> None:
         self.url = url
         self.where = where
-        self.path = socket_path(url, where)
-        self._client = httpx.Client(transport=httpx.HTTPTransport(uds=self.path),
-                                    base_url="http://engine", timeout=timeout)
+        self.endpoint = parse_endpoint(url, where, tlsverify)
+        if self.endpoint.socket is not None:
+            transport = httpx.HTTPTransport(uds=self.endpoint.socket)
+            self._client = httpx.Client(transport=transport, base_url=self.endpoint.base_url,
+                                        timeout=timeout)
+        else:
+            verify: ssl.SSLContext | bool = False
+            if self.endpoint.tls:
+                verify = tls_context(cert_dir or Path.home() / ".docker")
+            # never through an HTTP proxy: the engine is named exactly
+            self._client = httpx.Client(base_url=self.endpoint.base_url, timeout=timeout,
+                                        verify=verify, trust_env=False)
+
+    @property
+    def transport(self) -> str:
+        return "tls" if self.endpoint.tls else ("tcp" if self.endpoint.tcp else "unix")
 
     def close(self) -> None:
         self._client.close()
@@ -117,8 +132,11 @@ class EngineClient:
         try:
             response = self._client.get(path, params=params)
         except httpx.TransportError as exc:
-            if not Path(self.path).exists():
+            sock = self.endpoint.socket
+            if sock is not None and not Path(sock).exists():
                 reason = "no such socket"
+            elif isinstance(exc.__context__, ssl.SSLError) or "SSL" in str(exc):
+                reason = f"TLS handshake failed ({exc})"
             else:
                 reason = str(exc) or type(exc).__name__
             raise EnvironmentFailure(
@@ -155,6 +173,11 @@ class EngineClient:
                 name = str(first["Name"])
         return f"{name} {doc.get('Version') or ''}".strip(), api
 
+    def security_options(self, api: str) -> tuple[str, ...]:
+        doc = self.get(f"/v{api}/info")
+        opts = doc.get("SecurityOptions") if isinstance(doc, Mapping) else None
+        return tuple(str(o) for o in opts) if isinstance(opts, list) else ()
+
     def containers(self, api: str) -> list[Container]:
         listing = self.get(f"/v{api}/containers/json", {"all": "1"})
         if not isinstance(listing, list):
@@ -174,10 +197,16 @@ class EngineClient:
         return sorted(found, key=lambda c: (c.name, c.id))
 
 
-def read_engine(url: str, where: str = "--docker-host") -> EngineState:
-    """Every container the engine at `url` knows; EnvironmentFailure when unreachable."""
-    with EngineClient(url, where) as client:
+def read_engine(url: str, where: str = "--docker-host", tlsverify: bool = False,
+                cert_dir: Path | None = None) -> EngineState:
+    """Every container the engine at `url` knows; EnvironmentFailure when unreachable.
+    TLS (https://, or tcp:// with `tlsverify`) uses ca.pem, cert.pem, key.pem in
+    `cert_dir` (default ~/.docker)."""
+    with EngineClient(url, where, tlsverify=tlsverify, cert_dir=cert_dir) as client:
         engine, api = client.version()
+        options = client.security_options(api)
         containers = client.containers(api)
-    notes = (f"{engine} (API {api}) at {url}: {len(containers)} container(s)",)
-    return EngineState(url, engine, api, tuple(containers), notes)
+        transport = client.transport
+    how = {"unix": "", "tcp": " over plain TCP", "tls": " over TLS"}[transport]
+    notes = (f"{engine} (API {api}) at {url}{how}: {len(containers)} container(s)",)
+    return EngineState(url, engine, api, tuple(containers), notes, transport, options)

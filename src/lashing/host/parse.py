@@ -130,39 +130,67 @@ LIST_KEYS = frozenset({"hosts", "insecure-registries", "registry-mirrors",
                        "dns", "labels", "exec-opts"})
 
 
-def parse_dockerd_flags(argv: list[str]) -> dict[str, object]:
-    """dockerd's command-line flags as daemon.json-style keys (lists for repeatable
-    flags, booleans for boolean flags)."""
-    out: dict[str, object] = {}
-    args = list(argv)
-    if args and not args[0].startswith("-"):
-        args = args[1:]  # the program
-    if args and args[0] == "daemon":
-        args = args[1:]
-    i = 0
-    while i < len(args):
-        a = args[i]
+def dockerd_flag_items(argv: list[str]) -> list[tuple[str, object, int]]:
+    """dockerd's command-line flags in order as (daemon.json key, value, index of the
+    flag's word in argv): booleans for boolean flags, strings otherwise."""
+    out: list[tuple[str, object, int]] = []
+    start = 1 if argv and not argv[0].startswith("-") else 0  # the program
+    if len(argv) > start and argv[start] == "daemon":
+        start += 1
+    i = start
+    while i < len(argv):
+        at = i
+        a = argv[i]
         i += 1
         if not a.startswith("-") or a in ("-", "--"):
             continue
         name, sep, value = a.partition("=")
         name = DOCKERD_SHORT[name] if name in DOCKERD_SHORT else name.lstrip("-")
         if name in DOCKERD_BOOLS:
-            out[name] = value.lower() not in ("false", "0") if sep else True
+            out.append((name, value.lower() not in ("false", "0") if sep else True, at))
             continue
         if not sep:
-            if i < len(args):
-                value = args[i]
+            if i < len(argv):
+                value = argv[i]
                 i += 1
             else:
                 value = ""
-        key = FLAG_TO_JSON.get(name, name)
+        out.append((FLAG_TO_JSON.get(name, name), value, at))
+    return out
+
+
+def parse_dockerd_flags(argv: list[str]) -> dict[str, object]:
+    """dockerd's command-line flags as daemon.json-style keys (lists for repeatable
+    flags, booleans for boolean flags)."""
+    out: dict[str, object] = {}
+    for key, value, _ in dockerd_flag_items(argv):
         if key in LIST_KEYS:
             existing = out.setdefault(key, [])
             assert isinstance(existing, list)
             existing.append(value)
         else:
             out[key] = value
+    return out
+
+
+def expand_exec_words(line: str, env: dict[str, str]) -> list[tuple[str, str | None]]:
+    """Like expand_exec, with each word's source: the variable it came from, or None
+    for a word written in the line itself."""
+    line = line.lstrip("-@:+!")
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        words = line.split()
+    out: list[tuple[str, str | None]] = []
+    for w in words:
+        m = re.fullmatch(r"\$([A-Za-z_][A-Za-z0-9_]*)", w)
+        if m:
+            out.extend((part, m.group(1)) for part in env.get(m.group(1), "").split())
+            continue
+        names = re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", w)
+        word = re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", lambda g: env.get(g.group(1), ""), w)
+        if word:
+            out.append((word, names[0] if names else None))
     return out
 
 

@@ -7,10 +7,24 @@ from __future__ import annotations
 import json
 import posixpath
 import tomllib
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from lashing.host.containers_config import (
+    ANY_ROOTLESS,
+    SYSTEM,
+    Merged,
+    Scope,
+    containers_conf,
+    registries_conf,
+    replacing_file,
+)
+from lashing.host.daemon_config import (
+    DAEMON_JSON,
+    DaemonConfig,
+    read_daemon_config,
+    read_rootless_config,
+)
 from lashing.host.engine import Container, EngineState
 from lashing.host.live import LiveState
 from lashing.host.parse import (
@@ -21,7 +35,6 @@ from lashing.host.parse import (
     environment_assignments,
     expand_exec,
     mount_points,
-    parse_dockerd_flags,
     parse_env_file,
     parse_group,
     parse_passwd,
@@ -34,35 +47,8 @@ from lashing.rules.framework import NotApplicable, NotCheckable, Violation
 UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
              "/usr/lib/systemd/system", "/lib/systemd/system")
 DOCKERD_PATHS = ("/usr/bin/dockerd", "/usr/sbin/dockerd", "/usr/local/bin/dockerd")
-DAEMON_JSON = "/etc/docker/daemon.json"
-DEFAULT_DOCKER = "/etc/default/docker"
-SYSCONFIG_DOCKER = "/etc/sysconfig/docker"
 AUDIT_FILES = ("/etc/audit/audit.rules",)
 AUDIT_DIR = "/etc/audit/rules.d"
-
-
-@dataclass
-class DaemonConfig:
-    """dockerd's effective settings: command-line flags over daemon.json."""
-
-    settings: dict[str, Any] = field(default_factory=dict)
-    origin: dict[str, str] = field(default_factory=dict)  # key -> where it was set
-    sources: list[str] = field(default_factory=list)
-    json_path: str = DAEMON_JSON
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.settings.get(key, default)
-
-    def where(self, key: str) -> str:
-        return self.origin.get(key, self.json_path)
-
-    def add(self, values: dict[str, Any], origin: str) -> None:
-        for k, v in values.items():
-            if isinstance(v, list) and isinstance(self.settings.get(k), list):
-                self.settings[k] = [*self.settings[k], *v]
-            else:
-                self.settings[k] = v
-            self.origin.setdefault(k, origin)
 
 
 class HostSubject:
@@ -173,45 +159,23 @@ class HostSubject:
     def daemon(self) -> DaemonConfig:
         """dockerd's effective configuration; NotApplicable without Docker."""
         self.need_docker()
-        cfg = DaemonConfig()
-        proc = self.live.process("dockerd") if self.live is not None else None
-        if proc is not None:
-            cfg.add(parse_dockerd_flags(list(proc.argv)), f"live dockerd (pid {proc.pid})")
-            cfg.sources.append(f"live dockerd command line (pid {proc.pid})")
-        else:
-            unit = self.unit("docker.service")
-            argv = self.unit_argv(unit) if unit is not None else []
-            if unit is not None and argv:
-                where = unit.paths[-1] if len(unit.paths) > 1 else unit.paths[0]
-                for p in reversed(unit.paths):
-                    if any(line for line in (self.text(p) or "").splitlines()
-                           if line.strip().startswith("ExecStart=")
-                           and line.strip() != "ExecStart="):
-                        where = p
-                        break
-                cfg.add(parse_dockerd_flags(argv), where)
-                cfg.sources.extend(unit.paths)
-            else:
-                opts = self.text(DEFAULT_DOCKER)
-                if opts is not None:
-                    flags = parse_env_file(opts).get("DOCKER_OPTS", "")
-                    cfg.add(parse_dockerd_flags(["dockerd", *flags.split()]), DEFAULT_DOCKER)
-                    cfg.sources.append(DEFAULT_DOCKER)
-        path = str(cfg.settings.get("config-file") or DAEMON_JSON)
-        cfg.json_path = path
-        data = self.json(path)
-        if data is not None:
-            if not isinstance(data, dict):
-                raise NotCheckable(f"{path} is not a JSON object")
-            cfg.add(data, path)
-            cfg.sources.append(path)
-        return cfg
+        return read_daemon_config(self)
 
     def docker_hosts(self) -> list[str]:
-        hosts = self.daemon.get("hosts", [])
-        if isinstance(hosts, str):
-            hosts = [hosts]
-        return [str(h) for h in hosts]
+        return self.daemon.hosts()
+
+    @cached_property
+    def daemons(self) -> list[DaemonConfig]:
+        """The system's dockerd (when Docker is installed), then each user's rootless
+        dockerd; NotApplicable when there is none."""
+        found = [self.daemon] if self.docker_installed else []
+        for scope in self.user_scopes(".config"):
+            cfg = read_rootless_config(self, scope.user, scope.home)
+            if cfg is not None:
+                found.append(cfg)
+        if not found:
+            raise NotApplicable("Docker Engine is not installed")
+        return found
 
     @cached_property
     def rootless_docker(self) -> bool:
@@ -258,6 +222,42 @@ class HostSubject:
                            if u.home and u.home not in ("/", "/nonexistent")})
         except NotCheckable:
             return []
+
+    # -- containers tools (podman, buildah, skopeo) ---------------------------
+    def user_scopes(self, directory: str = ".config/containers") -> list[Scope]:
+        """Users from /etc/passwd whose home has `directory`, by name."""
+        try:
+            users = sorted(self.users.values(), key=lambda u: u.name)
+        except NotCheckable:
+            return []
+        return [Scope(u.name, u.home, u.uid) for u in users
+                if u.home and u.home not in ("/", "/nonexistent")
+                and self.exists(posixpath.join(u.home, directory))]
+
+    def containers_scopes(self) -> list[Scope]:
+        """The system, every rootless user, then each user with files of their own
+        (~/.config/containers, /etc/containers/containers.rootless.conf.d/UID)."""
+        scopes = {s.user: s for s in self.user_scopes()}
+        try:
+            users = self.users
+        except NotCheckable:
+            users = {}
+        for name in sorted(users):
+            u = users[name]
+            if name not in scopes and u.uid > 0 and any(self.exists(
+                    f"{base}/containers.rootless.conf.d/{u.uid}")
+                    for base in ("/usr/share/containers", "/etc/containers")):
+                scopes[name] = Scope(name, "", u.uid)
+        return [SYSTEM, ANY_ROOTLESS, *(scopes[k] for k in sorted(scopes))]
+
+    def registries_conf(self, scope: Scope) -> Merged | None:
+        return registries_conf(self.toml, self.glob, self.exists, scope)
+
+    def containers_conf(self, scope: Scope) -> Merged | None:
+        return containers_conf(self.toml, self.glob, self.exists, scope)
+
+    def containers_file(self, name: str, scope: Scope) -> str | None:
+        return replacing_file(self.exists, name, scope)
 
     # -- audit, mounts, sub ids ------------------------------------------------
     @cached_property

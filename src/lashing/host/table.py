@@ -43,7 +43,9 @@ def render(report: Report, areas: Sequence[tuple[str, str]], area_of: Callable[[
             if c.status is CheckStatus.FAIL:
                 for f in by_rule.get(c.rule_id, []):
                     mark = " (suppressed)" if f.suppression else ""
-                    lines.append(f"         {f.severity.value:<8} {f.message}{mark}")
+                    path = f.location.path
+                    where = f"  [{path}]" if path and path not in f.message else ""
+                    lines.append(f"         {f.severity.value:<8} {f.message}{where}{mark}")
             elif c.status is CheckStatus.NOT_CHECKED and c.reason:
                 lines.append(f"         {c.reason}")
         if vulns:

@@ -9,7 +9,17 @@ from __future__ import annotations
 from lashing.host.subject import HostSubject
 from lashing.model import Check, Finding
 from lashing.rules.framework import Family, Rule, evaluate
-from lashing.rules.host import access, audit, builds, daemon, runners, running, tooling
+from lashing.rules.host import (
+    access,
+    audit,
+    builds,
+    daemon,
+    engine_api,
+    isolation,
+    runners,
+    running,
+    tooling,
+)
 from lashing.rules.host.spec import HostSpec, host, load_example, subject_from_spec
 
 __all__ = ["AREAS", "FAMILY", "RULES", "HostSpec", "area_of", "host", "scan_host",
@@ -17,9 +27,11 @@ __all__ = ["AREAS", "FAMILY", "RULES", "HostSpec", "area_of", "host", "scan_host
 
 RULES: tuple[Rule[HostSubject], ...] = tuple(sorted(
     (*daemon.RULES, *access.RULES, *audit.RULES, *builds.RULES, *tooling.RULES,
-     *runners.RULES, *running.RULES), key=lambda r: r.id))
+     *runners.RULES, *running.RULES, *isolation.RULES,
+     *engine_api.RULES), key=lambda r: r.id))
 MODULES = (daemon.__name__, access.__name__, audit.__name__, builds.__name__,
-           tooling.__name__, runners.__name__, running.__name__)
+           tooling.__name__, runners.__name__, running.__name__, isolation.__name__,
+           engine_api.__name__)
 FAMILY = Family(name="host", prefix="LSH-HOST", rules=RULES, load_example=load_example,
                 modules=MODULES)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from lashing.host.subject import DAEMON_JSON, DEFAULT_DOCKER, SYSCONFIG_DOCKER
+from lashing.host.daemon_config import DAEMON_JSON, DEFAULT_DOCKER, SYSCONFIG_DOCKER
 from lashing.host.subject import HostSubject as H
 from lashing.host.view import Kind
 from lashing.model import Severity, Surface

@@ -32,6 +32,13 @@ WATCHES: tuple[tuple[int, str, str, tuple[str, ...]], ...] = (
     (39, "/etc/containerd/config.toml", "1.1.12", ("/etc/containerd/config.toml",)),
     (40, "the containerd binary", "1.1.14", ("/usr/bin/containerd", "/usr/sbin/containerd")),
     (41, "the runc binary", "1.1.18", ("/usr/bin/runc", "/usr/sbin/runc")),
+    (43, "/etc/sysconfig/docker", "1.1.13", ("/etc/sysconfig/docker",)),
+    (44, "the containerd-shim binary", "1.1.15", ("/usr/bin/containerd-shim",
+                                                  "/usr/local/bin/containerd-shim")),
+    (45, "the containerd-shim-runc-v1 binary", "1.1.16", (
+        "/usr/bin/containerd-shim-runc-v1", "/usr/local/bin/containerd-shim-runc-v1")),
+    (46, "the containerd-shim-runc-v2 binary", "1.1.17", (
+        "/usr/bin/containerd-shim-runc-v2", "/usr/local/bin/containerd-shim-runc-v2")),
 )
 
 

@@ -3,9 +3,11 @@ docker.service and its drop-ins, /etc/default/docker and the live command line."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from lashing.host.daemon_config import DaemonConfig
 from lashing.host.subject import HostSubject as H
 from lashing.model import Severity, Surface
 from lashing.rules.framework import Example, NotApplicable, Violation, rule
@@ -17,10 +19,14 @@ from lashing.rules.host.spec import (
     F,
     daemon_json,
     docker,
+    host,
     unreadable,
 )
 
 TAG = ("daemon",)
+SYSCONFIG = "/etc/sysconfig/docker"
+ALICE = F("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n"
+          "alice:x:1000:1000::/home/alice:/bin/bash\n")
 B = Surface.BUILD_HOST
 
 
@@ -32,8 +38,8 @@ def _falsy(value: Any) -> bool:
     return value is False or str(value).lower() in ("false", "0")
 
 
-def _setting(s: H, key: str, message: str) -> Violation:
-    return s.violation(s.daemon.where(key), message, key)
+def _setting(s: H, d: DaemonConfig, key: str, message: str) -> Violation:
+    return s.violation(d.where(key), d.prefix + message, key)
 
 
 @rule(
@@ -52,15 +58,20 @@ def _setting(s: H, key: str, message: str) -> Violation:
                        DEBIAN_UNIT), True, "DOCKER_OPTS"),
         Example(docker(daemon_json('{"hosts": ["tcp://0.0.0.0:2376"], "tlsverify": true, '
                                    '"tlscacert": "/etc/docker/ca.pem"}')), False),
+        Example(host(ALICE, F("/home/alice/.config/systemd/user/docker.service",
+                              "[Service]\nExecStart=/home/alice/bin/dockerd-rootless.sh "
+                              "-H tcp://0.0.0.0:2375\n")), True, "rootless unit"),
         Example(docker(DEBIAN_UNIT), False, "socket only"),
         Example(docker(unreadable("/etc/docker/daemon.json")), False, "unreadable"),
     ),
 )
 def tcp_without_tls(s: H) -> Iterator[Violation]:
     """Anyone who reaches the port is root on the host."""
-    tcp = [h for h in s.docker_hosts() if h.startswith("tcp://")]
-    if tcp and not _truthy(s.daemon.get("tlsverify")):
-        yield _setting(s, "hosts", f"dockerd listens on {', '.join(tcp)} without tlsverify")
+    for d in s.daemons:
+        tcp = [h for h in d.hosts() if h.startswith("tcp://")]
+        if tcp and not _truthy(d.get("tlsverify")):
+            yield _setting(s, d, "hosts", f"dockerd listens on {', '.join(tcp)} without "
+                           "tlsverify")
     if s.live is not None:
         for addr, port in s.live.listening:
             if port == 2375:
@@ -70,10 +81,11 @@ def tcp_without_tls(s: H) -> Iterator[Violation]:
 
 def _bool_rule(key: str, want: bool, message: str) -> Callable[[H], Iterator[Violation]]:
     def check(s: H) -> Iterator[Violation]:
-        value = s.daemon.get(key)
-        ok = _truthy(value) if want else _falsy(value)
-        if not ok:
-            yield _setting(s, key, message)
+        for d in s.daemons:
+            value = d.get(key)
+            ok = _truthy(value) if want else _falsy(value)
+            if not ok:
+                yield _setting(s, d, key, message)
     return check
 
 
@@ -106,8 +118,10 @@ def userns(s: H) -> Iterator[Violation]:
     """Without remapping, uid 0 in a container is uid 0 on the host."""
     if s.rootless_docker:
         raise NotApplicable("Docker runs rootless")
-    if not s.daemon.get("userns-remap"):
-        yield _setting(s, "userns-remap", "userns-remap is not set: container root is host root")
+    for d in s.daemons:
+        if not d.get("userns-remap"):
+            yield _setting(s, d, "userns-remap", "userns-remap is not set: container root "
+                           "is host root")
 
 
 live_restore = rule(
@@ -149,10 +163,11 @@ LOCAL_LOG_DRIVERS = {"", "json-file", "local", "none", "journald"}
 )
 def remote_logging(s: H) -> Iterator[Violation]:
     """Logs kept only on the host vanish with it, or with an intruder's cleanup."""
-    driver = str(s.daemon.get("log-driver") or "")
-    if driver in LOCAL_LOG_DRIVERS:
-        yield _setting(s, "log-driver", f"log-driver is {driver or 'json-file (default)'}: "
-                       "logs stay on this host")
+    for d in s.daemons:
+        driver = str(d.get("log-driver") or "")
+        if driver in LOCAL_LOG_DRIVERS:
+            yield _setting(s, d, "log-driver", "log-driver is "
+                           f"{driver or 'json-file (default)'}: logs stay on this host")
 
 
 @rule(
@@ -163,15 +178,20 @@ def remote_logging(s: H) -> Iterator[Violation]:
     "(/etc/docker/certs.d/HOST/ca.crt).",
     examples=(
         Example(docker(daemon_json('{"insecure-registries": ["registry.lan:5000"]}')), True),
+        Example(host(ALICE, F("/home/alice/.config/docker/daemon.json",
+                              '{"insecure-registries": ["10.0.0.5:5000"]}')), True, "rootless"),
+        Example(host(ALICE, F("/home/alice/.config/docker/daemon.json", "{}")), False,
+                "rootless"),
         Example(docker(daemon_json('{"insecure-registries": []}')), False),
     ),
 )
 def insecure_registries(s: H) -> Iterator[Violation]:
     """Images pulled over plain HTTP can be replaced in transit."""
-    regs = [str(r) for r in s.daemon.get("insecure-registries", []) or []]
-    if regs:
-        yield _setting(s, "insecure-registries", "pulls from " + ", ".join(regs)
-                       + " without TLS verification")
+    for d in s.daemons:
+        regs = [str(r) for r in d.get("insecure-registries", []) or []]
+        if regs:
+            yield _setting(s, d, "insecure-registries", "pulls from " + ", ".join(regs)
+                           + " without TLS verification")
 
 
 @rule(
@@ -185,10 +205,11 @@ def insecure_registries(s: H) -> Iterator[Violation]:
 )
 def http_mirror(s: H) -> Iterator[Violation]:
     """Every Docker Hub pull goes through the mirror: it can serve any image."""
-    mirrors = [str(m) for m in s.daemon.get("registry-mirrors", []) or []]
-    bad = [m for m in mirrors if m.startswith("http://")]
-    if bad:
-        yield _setting(s, "registry-mirrors", "plain-HTTP mirror " + ", ".join(bad))
+    for d in s.daemons:
+        mirrors = [str(m) for m in d.get("registry-mirrors", []) or []]
+        bad = [m for m in mirrors if m.startswith("http://")]
+        if bad:
+            yield _setting(s, d, "registry-mirrors", "plain-HTTP mirror " + ", ".join(bad))
 
 
 @rule(
@@ -201,8 +222,10 @@ def http_mirror(s: H) -> Iterator[Violation]:
 )
 def authz(s: H) -> Iterator[Violation]:
     """Every client of the socket may do everything."""
-    if not s.daemon.get("authorization-plugins"):
-        yield _setting(s, "authorization-plugins", "no authorization plugin is configured")
+    for d in s.daemons:
+        if not d.get("authorization-plugins"):
+            yield _setting(s, d, "authorization-plugins",
+                           "no authorization plugin is configured")
 
 
 @rule(
@@ -215,8 +238,9 @@ def authz(s: H) -> Iterator[Violation]:
 )
 def ulimits(s: H) -> Iterator[Violation]:
     """One container can exhaust file handles or processes for all."""
-    if not s.daemon.get("default-ulimits"):
-        yield _setting(s, "default-ulimits", "no default-ulimits are set")
+    for d in s.daemons:
+        if not d.get("default-ulimits"):
+            yield _setting(s, d, "default-ulimits", "no default-ulimits are set")
 
 
 @rule(
@@ -229,8 +253,9 @@ def ulimits(s: H) -> Iterator[Violation]:
 )
 def experimental_on(s: H) -> Iterator[Violation]:
     """Experimental features get no security support."""
-    if _truthy(s.daemon.get("experimental")):
-        yield _setting(s, "experimental", "experimental features are enabled")
+    for d in s.daemons:
+        if _truthy(d.get("experimental")):
+            yield _setting(s, d, "experimental", "experimental features are enabled")
 
 
 @rule(
@@ -243,9 +268,10 @@ def experimental_on(s: H) -> Iterator[Violation]:
 )
 def cgroup_parent(s: H) -> Iterator[Violation]:
     """Containers outside Docker's cgroup escape its resource accounting."""
-    value = s.daemon.get("cgroup-parent")
-    if value and str(value) not in ("/docker", "docker", "system.slice"):
-        yield _setting(s, "cgroup-parent", f"cgroup-parent is {value}")
+    for d in s.daemons:
+        value = d.get("cgroup-parent")
+        if value and str(value) not in ("/docker", "docker", "system.slice"):
+            yield _setting(s, d, "cgroup-parent", f"cgroup-parent is {value}")
 
 
 @rule(
@@ -260,8 +286,9 @@ def cgroup_parent(s: H) -> Iterator[Violation]:
 )
 def seccomp(s: H) -> Iterator[Violation]:
     """Without seccomp every container can call every system call of the shared kernel."""
-    if str(s.daemon.get("seccomp-profile") or "").lower() == "unconfined":
-        yield _setting(s, "seccomp-profile", "seccomp is disabled for every container")
+    for d in s.daemons:
+        if str(d.get("seccomp-profile") or "").lower() == "unconfined":
+            yield _setting(s, d, "seccomp-profile", "seccomp is disabled for every container")
 
 
 @rule(
@@ -273,10 +300,49 @@ def seccomp(s: H) -> Iterator[Violation]:
 )
 def aufs(s: H) -> Iterator[Violation]:
     """aufs is unmaintained and has known kernel crashes."""
-    if str(s.daemon.get("storage-driver") or "") == "aufs":
-        yield _setting(s, "storage-driver", "the aufs storage driver is configured")
+    for d in s.daemons:
+        if str(d.get("storage-driver") or "") == "aufs":
+            yield _setting(s, d, "storage-driver", "the aufs storage driver is configured")
+
+
+RHEL_UNIT = F("/usr/lib/systemd/system/docker.service",
+              "[Service]\nEnvironmentFile=-/etc/sysconfig/docker\n"
+              "ExecStart=/usr/bin/dockerd $OPTIONS\n")
+
+
+def _shown(value: object) -> str:
+    return json.dumps(value) if not isinstance(value, str) else value
+
+
+@rule(
+    id="LSH-HOST-016", title="dockerd option set both as a flag and in daemon.json",
+    severity=Severity.MEDIUM, surface=B, nist=("4.5.1",), tags=TAG,
+    references=("https://docs.docker.com/reference/cli/dockerd/#daemon-configuration-file",),
+    remediation="Set each option in one place: remove it from the ExecStart= flags "
+    "(docker.service drop-ins, OPTIONS in /etc/sysconfig/docker, DOCKER_OPTS in "
+    "/etc/default/docker) or from daemon.json; dockerd refuses to start otherwise.",
+    examples=(
+        Example(docker(DEBIAN_UNIT, daemon_json('{"hosts": ["unix:///run/docker.sock"]}')),
+                True, "hosts"),
+        Example(docker(RHEL_UNIT, F(SYSCONFIG, 'OPTIONS="--selinux-enabled --log-driver '
+                                    'journald"\n'),
+                       daemon_json('{"log-driver": "syslog"}')), True, "sysconfig"),
+        Example(docker(RHEL_UNIT, F(SYSCONFIG, 'OPTIONS="--selinux-enabled"\n'),
+                       daemon_json('{"log-driver": "syslog"}')), False),
+        Example(docker(DEBIAN_UNIT, unreadable(SYSCONFIG)), False, "nothing to compare"),
+    ),
+)
+def flag_and_json(s: H) -> Iterator[Violation]:
+    """dockerd exits at start when an option is both a flag and a daemon.json key: the
+    next restart (an upgrade, a reboot) leaves the host without its engine."""
+    for d in s.daemons:
+        for c in d.conflicts:
+            yield s.violation(c.json_path, f"{d.prefix}{c.key} is set by a flag in "
+                              f"{c.flag_origin} ({_shown(c.flag_value)}) and in "
+                              f"{c.json_path} ({_shown(c.json_value)}): dockerd will refuse "
+                              "to start", c.key)
 
 
 RULES = (tcp_without_tls, icc, userns, live_restore, userland_proxy, no_new_privs,
          remote_logging, insecure_registries, http_mirror, authz, ulimits, experimental_on,
-         cgroup_parent, seccomp, aufs)
+         cgroup_parent, seccomp, aufs, flag_and_json)

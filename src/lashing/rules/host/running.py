@@ -24,7 +24,9 @@ DOCKER_RUN = "https://docs.docker.com/reference/cli/docker/container/run/"
 
 # A hardened container; examples override single fields of it.
 GOOD_HOST_CONFIG: dict[str, Any] = {
-    "Privileged": False, "NetworkMode": "bridge", "PidMode": "", "IpcMode": "private",
+    "Privileged": False, "NetworkMode": "appnet", "PidMode": "", "IpcMode": "private",
+    "UTSMode": "", "Devices": [], "CgroupParent": "",
+    "Ulimits": [{"Name": "nofile", "Soft": 1024, "Hard": 2048}],
     "CapAdd": None, "CapDrop": ["ALL"], "Binds": ["/srv/app/data:/data"],
     "Memory": 67108864, "CpuShares": 512, "NanoCpus": 0, "CpuQuota": 0, "PidsLimit": 100,
     "SecurityOpt": ["no-new-privileges"], "ReadonlyRootfs": True,
@@ -43,7 +45,9 @@ def inspect(name: str = "web", config: Mapping[str, Any] | None = None,
                "RW": not b.endswith(":ro")} for b in hc.get("Binds") or []]
     return {"Id": "4f2a" + "0" * 60, "Name": f"/{name}",
             "State": {"Status": "running", "Health": {"Status": "healthy"}, **(state or {})},
-            "Config": {**GOOD_CONFIG, **(config or {})}, "HostConfig": hc, "Mounts": mounts}
+            "Config": {**GOOD_CONFIG, **(config or {})}, "HostConfig": hc, "Mounts": mounts,
+            "NetworkSettings": {"Networks": {} if hc.get("NetworkMode") in ("host", "none")
+                                else {str(hc.get("NetworkMode")): {}}}}
 
 
 def _examples(bad: dict[str, Any], *more: Example, good: dict[str, Any] | None = None,

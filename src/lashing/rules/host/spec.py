@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lashing.host.engine import Container, EngineState
+from lashing.host.engine_url import parse_endpoint
 from lashing.host.live import LiveState
 from lashing.host.subject import HostSubject
 from lashing.host.view import Kind, MemFile, memory_view
@@ -64,18 +65,39 @@ def subject_from_spec(spec: HostSpec) -> HostSubject:
     return HostSubject(memory_view(spec.files, live=spec.live is not None), spec.live)
 
 
-def engine_subject(*inspects: Mapping[str, Any]) -> HostSubject:
+@dataclass(frozen=True)
+class EngineSpec:
+    """An engine API: its containers' inspect documents and GET /info SecurityOptions."""
+
+    inspects: tuple[Mapping[str, Any], ...]
+    security_options: tuple[str, ...] = ()
+    url: str = "unix:///var/run/docker.sock"
+
+    def __str__(self) -> str:
+        return f"engine {self.url} {self.security_options} {list(self.inspects)}"
+
+
+def engine_subject(*inspects: Mapping[str, Any], security_options: tuple[str, ...] = (),
+                   url: str = "unix:///var/run/docker.sock") -> HostSubject:
     """A host whose engine API lists containers with these inspect documents."""
-    state = EngineState("unix:///var/run/docker.sock", "Docker Engine", "1.43",
-                        tuple(Container.from_inspect(i) for i in inspects))
+    endpoint = parse_endpoint(url)
+    transport = "tls" if endpoint.tls else ("tcp" if endpoint.tcp else "unix")
+    state = EngineState(url, "Docker Engine", "1.43",
+                        tuple(Container.from_inspect(i) for i in inspects),
+                        transport=transport, security_options=security_options)
     return HostSubject(memory_view(()), None, state)
 
 
 def load_example(example: Example) -> HostSubject:
-    """A HostSpec, or one container's `GET /containers/{id}/json` document (a dict)."""
+    """A HostSpec, an EngineSpec, or one container's `GET /containers/{id}/json`
+    document (a dict)."""
     if isinstance(example.data, Mapping):
         return engine_subject(example.data)
+    if isinstance(example.data, EngineSpec):
+        return engine_subject(*example.data.inspects,
+                              security_options=example.data.security_options,
+                              url=example.data.url)
     if not isinstance(example.data, HostSpec):
-        raise TypeError(f"a host example is a HostSpec or an inspect dict, not "
+        raise TypeError(f"a host example is a HostSpec, an EngineSpec or an inspect dict, not "
                         f"{type(example.data).__name__}")
     return subject_from_spec(example.data)
