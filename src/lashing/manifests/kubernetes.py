@@ -156,6 +156,10 @@ def _flatten(doc: Any) -> Iterator[Any]:
     if (isinstance(doc, YMap) and isinstance(doc.get("kind"), str)
             and str(doc["kind"]).endswith("List") and isinstance(doc.get("items"), list)):
         for item in doc["items"]:
+            if str(doc["kind"]) != "List" and isinstance(item, YMap) and "kind" not in item:
+                # a typed list (PodList...) from the API omits its items' kind and apiVersion
+                item["kind"] = str(doc["kind"])[:-4]
+                item.setdefault("apiVersion", doc.get("apiVersion"))
             yield from _flatten(item)
     else:
         yield doc

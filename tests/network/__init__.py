@@ -1,0 +1,1 @@
+"""Network reachability tests (a package, so its conftest has a module name of its own)."""
