@@ -25,6 +25,7 @@ if [ "${1:-}" = "--test" ]; then
   command -v objcopy >/dev/null || need+=(binutils)  # a real ELF given a .dep-v0 section
   [ -x /usr/sbin/clamd ] || need+=(clamav-daemon)  # clamd for the ClamAV tests (test-only DB)
   command -v podman >/dev/null || need+=(podman)  # a real engine API for lashing host --docker-host
+  [ -x /usr/sbin/runc ] || need+=(runc)  # lashing watch tests run containers (crun: no hybrid cgroups)
   command -v chromium >/dev/null || need+=(chromium)  # HTML reports rendered headless in tests
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)  # results store
   # rpm with NDB support, built from Debian's source for the NDB fixture

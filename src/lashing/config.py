@@ -21,7 +21,7 @@ from typing import Any
 from lashing.errors import InputError
 
 # The sections of lashing.toml; a standalone file holds one of them.
-SECTIONS = ("scan", "policy", "ignore", "audit", "store")
+SECTIONS = ("scan", "policy", "ignore", "audit", "store", "watch")
 MAX_CONFIG_BYTES = 1024 * 1024
 
 

@@ -1,0 +1,1 @@
+"""lashing watch tests against a real engine (a package: its conftest needs its own name)."""
