@@ -1,4 +1,5 @@
-"""SARIF 2.1.0: one run, the rules as `tool.driver.rules`, one result per finding.
+"""SARIF 2.1.0: one run, the rules as `tool.driver.rules`, one result per finding
+(an audit: one such run per surface, `render_audit`).
 
 Pure: `render(report, rules) -> str`. Findings whose rule is not among
 `rules` (vulnerabilities: CVE/GHSA ids) get a rule entry made from the
@@ -12,11 +13,20 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from lashing.model import Finding, FindingKind, Location, Report, Severity, SuppressionKind
+from lashing.model import (
+    Finding,
+    FindingKind,
+    Location,
+    Report,
+    Severity,
+    SuppressionKind,
+    Surface,
+)
 from lashing.rules.framework import NIST_TITLES, Rule
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -159,7 +169,7 @@ def _result(f: Finding, index: int) -> dict[str, Any]:
     return r
 
 
-def to_document(report: Report, rules: Sequence[Rule[Any]]) -> dict[str, Any]:
+def _run(report: Report, rules: Sequence[Rule[Any]]) -> dict[str, Any]:
     descriptors: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     for rule in rules:
@@ -183,8 +193,31 @@ def to_document(report: Report, rules: Sequence[Rule[Any]]) -> dict[str, Any]:
     }
     if report.targets:
         run["properties"] = {"targets": [t.name for t in report.targets]}
-    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    return run
+
+
+def to_document(report: Report, rules: Sequence[Rule[Any]]) -> dict[str, Any]:
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [_run(report, rules)]}
+
+
+def to_audit_document(report: Report, rules: Sequence[Rule[Any]]) -> dict[str, Any]:
+    """An audit: one run per surface (build-host, image, application, network), each
+    with that surface's findings and rules and its own `automationDetails.id`, so
+    code-scanning services keep the surfaces apart."""
+    runs = []
+    for surface in Surface:
+        part = replace(report, findings=tuple(f for f in report.findings
+                                              if f.surface is surface))
+        run = _run(part, [r for r in rules if r.surface is surface])
+        run["automationDetails"] = {"id": f"lashing-audit/{surface.value}/"}
+        run.setdefault("properties", {})["surface"] = surface.value
+        runs.append(run)
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": runs}
 
 
 def render(report: Report, rules: Sequence[Rule[Any]]) -> str:
     return json.dumps(to_document(report, rules), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_audit(report: Report, rules: Sequence[Rule[Any]]) -> str:
+    return json.dumps(to_audit_document(report, rules), indent=2, ensure_ascii=False) + "\n"
