@@ -1,19 +1,42 @@
-"""Compose projects: files merged in compose's order, `extends`, and
-`${VAR}` interpolation from `.env` and the environment.
+"""Compose projects: files merged in compose's order, `extends`, `include`,
+`profiles`, and `${VAR}` interpolation from `.env` and the environment.
 
 `load_compose([base, override...])` interpolates each file, merges them in
 the order given (later files win; mappings merge, most lists append, a few
-such as `command` are replaced), resolves `extends` and returns the services
-with the file and line they were declared at. Values keep their own file and
-line (`YMap.source`, `YMap.key_lines`), so a finding on a value set by an
-override names the override.
+such as `command` are replaced; `ports`, `volumes`, `secrets` and `configs`
+entries that share compose's unique key are merged, not repeated; `!reset`
+removes a value, `!override` replaces it whole), resolves `extends` and
+returns the services with the file and line they were declared at. Values
+keep their own file and line (`YMap.source`, `YMap.key_lines`), so a finding
+on a value set by an override names the override.
+
+`include:` entries are loaded as projects of their own (their own directory
+for relative paths, their own `.env` or `env_file`, overridden by the
+including project's environment) and their services, networks, volumes,
+secrets and configs are added to the including project. A name defined on
+both sides with different content is a conflict compose refuses: it is
+reported as a problem naming both files and the including side is kept.
+Cycles, nesting deeper than `MAX_INCLUDE_DEPTH` and more than
+`MAX_INCLUDED_FILES` files are errors; remote includes (git, OCI) are not
+fetched.
+
+Profiles. Compose ignores a service whose `profiles` name no enabled profile,
+but a profile can be enabled at deploy time, so a security scan should judge
+every service. Hence: when no profile selection is given (`profiles=None`
+and no `COMPOSE_PROFILES` in the environment the project is interpolated
+with), `services` keeps every service and `inactive` lists, for information,
+the services compose would ignore with no profile enabled. When a selection
+is given (a collection of names, `*` for all, or `COMPOSE_PROFILES`),
+`services` holds only the active services and `inactive` the others.
+Services named by `depends_on` of an active service are activated.
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +52,14 @@ COMPOSE_KEYS = frozenset({"services", "version", "networks", "volumes", "secrets
 SERVICE_KEYS = frozenset({"image", "build", "ports", "volumes", "environment", "command",
                           "depends_on", "networks", "restart", "privileged", "cap_add",
                           "container_name", "expose", "deploy", "healthcheck", "entrypoint",
-                          "env_file", "labels", "user", "extends", "network_mode"})
+                          "env_file", "labels", "user", "extends", "network_mode", "profiles"})
+# Attributes that are a string or a list of strings: merged as lists.
+STRING_OR_LIST = frozenset({"dns", "dns_search", "dns_opt", "tmpfs"})
+# Attributes whose list form is a list of names and whose mapping form is keyed by name.
+NAMES_OR_MAP = frozenset({"depends_on", "networks"})
+MAX_INCLUDE_DEPTH = 10
+MAX_INCLUDED_FILES = 200
+_REMOTE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|git@)")
 
 
 @dataclass(frozen=True)
@@ -41,6 +71,14 @@ class Service:
 
     def get(self, key: str) -> Any:
         return self.data.get(key)
+
+    @property
+    def profiles(self) -> tuple[str, ...]:
+        """The profiles the service is enabled under (empty: always enabled)."""
+        value = self.data.get("profiles")
+        if not isinstance(value, list):
+            return ()
+        return tuple(str(p) for p in value)
 
 
 @dataclass
@@ -55,6 +93,12 @@ class ComposeProject:
     errors: list[YamlError] = field(default_factory=list)
     # (file, line) of values that interpolation changed: not literals in the file
     interpolated: set[tuple[str, int]] = field(default_factory=set)
+    configs: YMap = field(default_factory=YMap)
+    # services compose leaves out for the profile selection (see the module docstring)
+    inactive: dict[str, Service] = field(default_factory=dict)
+    # the profile selection; None when none was given (every service is in `services`)
+    profiles: tuple[str, ...] | None = None
+    included: tuple[str, ...] = ()  # files read through `include:`
 
 
 def looks_like_compose(doc: Any) -> bool:
@@ -211,14 +255,30 @@ def _merge(base: Any, over: Any, key: str = "") -> Any:
         merged.update(base)
         merged.key_lines.update(base.key_lines)
         merged.key_sources.update(base.key_sources)
+        merged.key_tags.update(base.key_tags)
         for k, v in over.items():
-            merged[k] = _merge(base[k], v, str(k)) if k in base else v
+            tag = over.key_tags.get(k)
+            merged.key_tags.pop(k, None)
+            if tag == "!reset":  # the value is removed, whatever it was
+                merged.pop(k, None)
+                merged.key_lines.pop(k, None)
+                merged.key_sources.pop(k, None)
+                continue
+            merged[k] = _merge(base[k], v, str(k)) if k in base and tag is None else v
             merged.key_lines[k] = over.line_of(k)
             merged.key_sources[k] = over.source_of(k)
         return merged
+    if key in STRING_OR_LIST and isinstance(base, str | YSeq) and isinstance(over, str | YSeq) \
+            and not (isinstance(base, YSeq) and isinstance(over, YSeq)):
+        return _merge(_as_seq(base), _as_seq(over), key)
+    if key in NAMES_OR_MAP and isinstance(base, YMap | YSeq) and isinstance(over, YMap | YSeq) \
+            and type(base) is not type(over):
+        return _merge(_names_map(base), _names_map(over), key)
     if isinstance(base, YSeq) and isinstance(over, YSeq) and key not in REPLACED:
         if key in ("environment", "labels"):  # list form: KEY=VALUE, later wins
             return _merge(_as_map(base), _as_map(over), key)
+        if key in _UNIQUE:
+            return _merge_unique(base, over, _UNIQUE[key])
         merged_seq = YSeq(base.line, base.source)
         merged_seq.extend(base)
         merged_seq.item_lines.extend(base.item_lines)
@@ -231,6 +291,126 @@ def _merge(base: Any, over: Any, key: str = "") -> Any:
             over, YMap | YSeq):
         return _merge(_as_map(base), _as_map(over), key)
     return over
+
+
+def _as_seq(value: str | YSeq) -> YSeq:
+    if isinstance(value, YSeq):
+        return value
+    out = YSeq()
+    out.append(value)
+    return out
+
+
+def _names_map(value: YMap | YSeq) -> YMap:
+    """`[a, b]` as `{a: null, b: null}` (the list form of `depends_on` / `networks`)."""
+    if isinstance(value, YMap):
+        return value
+    out = YMap(value.line, value.source)
+    for i, item in enumerate(value):
+        if isinstance(item, str):
+            out[item] = None
+            out.key_lines[item] = value.line_at(i)
+    return out
+
+
+def _merge_unique(base: YSeq, over: YSeq, unique: Any) -> YSeq:
+    """Append `over`'s entries; an entry whose unique key an earlier one has replaces
+    (a string) or is merged into (a mapping) that entry."""
+    merged = YSeq(base.line, base.source)
+    index: dict[Hashable, int] = {}
+    for items in (base, over):
+        for i, v in enumerate(items):
+            k = unique(v)
+            if k is None:  # not understood: kept unless repeated verbatim
+                if v in merged:
+                    continue
+            elif k in index:
+                j = index[k]
+                old = merged[j]
+                merged[j] = _merge(old, v) if isinstance(old, YMap) and isinstance(v, YMap) else v
+                merged.item_lines[j] = items.line_at(i)
+                continue
+            else:
+                index[k] = len(merged)
+            merged.append(v)
+            merged.item_lines.append(items.line_at(i))
+    return merged
+
+
+def _port_key(value: Any) -> Hashable | None:
+    """Compose's unique key of a port: (host ip, target, published, protocol)."""
+    if isinstance(value, dict):
+        if value.get("target") is None:
+            return None
+        return (str(value.get("host_ip") or ""), str(value["target"]),
+                str(value.get("published") or ""), str(value.get("protocol") or "tcp").lower())
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return None
+    text, _, proto = str(value).partition("/")
+    ip = ""
+    if text.startswith("["):  # [v6]:published:target
+        ip, _, text = text[1:].partition("]")
+        text = text.removeprefix(":")
+    parts = text.split(":")
+    if len(parts) > 2:
+        ip, parts = ":".join(parts[:-2]), parts[-2:]
+    published, target = (parts[0], parts[1]) if len(parts) == 2 else ("", parts[0])
+    return ip, target, published, (proto or "tcp").lower()
+
+
+def _volume_key(value: Any) -> Hashable | None:
+    """A mount's unique key: its target path."""
+    if isinstance(value, dict):
+        target = value.get("target")
+        return str(target) if target is not None else None
+    if not isinstance(value, str):
+        return None
+    parts = value.split(":")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def _file_key(default_dir: str) -> Any:
+    """A secret's or config's unique key: its target path (by default under `default_dir`)."""
+    def key(value: Any) -> Hashable | None:
+        name = (value.get("target") or value.get("source")) if isinstance(value, dict) else value
+        if not isinstance(name, str) or not name:
+            return None
+        return name if name.startswith("/") else f"{default_dir}/{name}"
+    return key
+
+
+def _expose_key(value: Any) -> Hashable | None:
+    """An exposed port, `3306` and `"3306/tcp"` alike."""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return None
+    port, _, proto = str(value).partition("/")
+    return port, (proto or "tcp").lower()
+
+
+_UNIQUE: dict[str, Any] = {"ports": _port_key, "volumes": _volume_key,
+                           "secrets": _file_key("/run/secrets"), "configs": _file_key(""),
+                           "expose": _expose_key}
+
+
+def _drop_resets(value: Any, deep: bool = True) -> Any:
+    """Remove values tagged `!reset` that no merge consumed (set in the first file)."""
+    stack = [value]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, YMap):
+            for k, tag in list(node.key_tags.items()):
+                if tag == "!reset":
+                    node.pop(k, None)
+                    del node.key_tags[k]
+            if deep:
+                stack.extend(v for v in node.values() if isinstance(v, YMap | YSeq))
+        elif isinstance(node, YSeq):
+            stack.extend(v for v in node if isinstance(v, YMap | YSeq))
+    return value
 
 
 def _as_map(value: YMap | YSeq) -> YMap:
@@ -247,11 +427,14 @@ def _as_map(value: YMap | YSeq) -> YMap:
 def _read(path: Path, limits: YamlLimits, project: ComposeProject) -> YMap | None:
     name = str(path)
     try:
+        if path.exists() and not path.is_file():  # a device or a FIFO would never end
+            raise YamlError(name, None, "not a regular file")
         size = path.stat().st_size
         if size > limits.max_bytes:
             raise YamlError(name, None, f"{size} bytes is over the {limits.max_bytes}-byte "
                             "limit for a YAML document")
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            data = fh.read(limits.max_bytes + 1)  # the file may grow while read
     except OSError as exc:
         project.errors.append(YamlError(name, None, f"cannot read ({exc.strerror})"))
         return None
@@ -286,13 +469,15 @@ def line_or_none(value: Any) -> int | None:
 
 def load_compose(paths: Sequence[Path], env: Mapping[str, str] | None = None,
                  limits: YamlLimits | None = None, project_name: str | None = None,
-                 ) -> ComposeProject:
+                 profiles: Collection[str] | None = None) -> ComposeProject:
     """The compose project made of `paths` (base first, overrides after).
 
     `env` defaults to the `.env` file in the first file's directory overlaid
     with the process environment. Problems (bad YAML, bad interpolation, a
-    broken `extends`) are collected in `errors` / `problems`; what could be
-    read is still returned."""
+    broken `extends` or `include`) are collected in `errors` / `problems`;
+    what could be read is still returned. `profiles` selects the enabled
+    profiles (None: `COMPOSE_PROFILES` from `env` if set, else no selection;
+    see the module docstring)."""
     limits = limits or YamlLimits()
     if not paths:
         raise ValueError("load_compose needs at least one file")
@@ -303,16 +488,21 @@ def load_compose(paths: Sequence[Path], env: Mapping[str, str] | None = None,
     name = project_name or env.get("COMPOSE_PROJECT_NAME") or _project_name(project_dir)
     project = ComposeProject(name=name, files=tuple(str(p) for p in paths))
     docs = [(p, _read(p, limits, project)) for p in paths]
-    return _assemble(project, [(str(p), d, p.parent) for p, d in docs], env, limits)
+    state = _IncludeState(tuple(_resolved(p) for p in paths), 0, [0])
+    _assemble(project, [(str(p), d, p.parent) for p, d in docs], env, limits, state)
+    return _select_profiles(project, profiles, env)
 
 
 def load_compose_text(text: str | bytes, name: str, env: Mapping[str, str] | None = None,
-                      limits: YamlLimits | None = None) -> ComposeProject:
-    """One compose file given as text (stdin, examples); `extends: file:` is not followed."""
+                      limits: YamlLimits | None = None, profiles: Collection[str] | None = None,
+                      ) -> ComposeProject:
+    """One compose file given as text (stdin, examples); `extends: file:` and
+    `include:` are not followed. `profiles` as for `load_compose`."""
     limits = limits or YamlLimits()
     project = ComposeProject(name=_project_name(Path(name).parent), files=(name,))
     doc = _parse(text, name, limits, project)
-    return _assemble(project, [(name, doc, None)], env or {}, limits)
+    _assemble(project, [(name, doc, None)], env or {}, limits)
+    return _select_profiles(project, profiles, env or {})
 
 
 def _project_name(directory: Path) -> str:
@@ -321,7 +511,8 @@ def _project_name(directory: Path) -> str:
 
 
 def _assemble(project: ComposeProject, docs: list[tuple[str, YMap | None, Path | None]],
-              env: Mapping[str, str], limits: YamlLimits) -> ComposeProject:
+              env: Mapping[str, str], limits: YamlLimits, state: _IncludeState | None = None,
+              ) -> ComposeProject:
     merged: YMap | None = None
     declared: dict[str, tuple[str, int]] = {}
     for name, doc, _ in docs:
@@ -335,7 +526,7 @@ def _assemble(project: ComposeProject, docs: list[tuple[str, YMap | None, Path |
         merged = doc if merged is None else _merge(merged, doc)
     if merged is None:
         return project
-    services = merged.get("services")
+    services = _drop_resets(_drop_resets(merged, deep=False).get("services"), deep=False)
     base_dir = docs[0][2]
     if isinstance(services, YMap):
         for sname in list(services):
@@ -347,13 +538,14 @@ def _assemble(project: ComposeProject, docs: list[tuple[str, YMap | None, Path |
                                                 services.line_of(sname),
                                                 f"service {sname} is not a mapping"))
                 continue
-            value = _extends(value, services, base_dir, env, limits, project, 0)
+            value = _drop_resets(_extends(value, services, base_dir, env, limits, project, 0))
             path, line = declared.get(str(sname), (value.source, services.line_of(sname)))
             project.services[str(sname)] = Service(str(sname), value, path, line)
-    for key in ("networks", "volumes", "secrets"):
+    for key in ("networks", "volumes", "secrets", "configs"):
         section = merged.get(key)
         if isinstance(section, YMap):
-            setattr(project, key, section)
+            setattr(project, key, _drop_resets(section))
+    _include(project, docs, env, limits, state)
     return project
 
 
@@ -391,12 +583,16 @@ def _extends(service: YMap, services: YMap, base_dir: Path | None, env: Mapping[
                                         "which is not defined"))
         return service
     parent = _extends(parent, target_services, target_dir, env, limits, project, depth + 1)
+    if target_dir is not None and base_dir is not None:
+        parent = _rebase(parent, os.path.relpath(target_dir, base_dir))
     own = YMap(service.line, service.source)
     for k, v in service.items():
         if k != "extends":
             own[k] = v
             own.key_lines[k] = service.line_of(k)
             own.key_sources[k] = service.source_of(k)
+            if k in service.key_tags:
+                own.key_tags[k] = service.key_tags[k]
     merged = _merge(parent, own)
     for k in parent:
         if k not in own:
@@ -405,3 +601,250 @@ def _extends(service: YMap, services: YMap, base_dir: Path | None, env: Mapping[
     merged.line = service.line
     result: YMap = merged
     return result
+
+
+
+def _rebase(service: YMap, rel: str) -> YMap:
+    """`service` from a file in directory `rel` (relative to the project directory) with
+    its relative paths (build context, env_file, bind-mount sources) made relative to
+    the project directory, as compose resolves them."""
+    if rel in ("", "."):
+        return service
+
+    def path(value: Any) -> Any:
+        if not isinstance(value, str) or value.startswith(("/", "~", "$")) or "://" in value \
+                or value.startswith("git@"):
+            return value
+        joined = posixpath.normpath(posixpath.join(rel, value))
+        return joined if joined.startswith("..") else f"./{joined}"
+
+    out = _copy_map(service)
+    build = out.get("build")
+    if isinstance(build, str):
+        out["build"] = path(build)
+    elif isinstance(build, YMap) and "context" in build:
+        out["build"] = _copy_map(build)
+        out["build"]["context"] = path(build["context"])
+    env_file = out.get("env_file")
+    if isinstance(env_file, str):
+        out["env_file"] = path(env_file)
+    elif isinstance(env_file, YSeq):
+        out["env_file"] = _copy_seq(env_file, [
+            path(e) if isinstance(e, str) else _with(e, "path", path) for e in env_file])
+    volumes = out.get("volumes")
+    if isinstance(volumes, YSeq):
+        out["volumes"] = _copy_seq(volumes, [_rebase_volume(v, path) for v in volumes])
+    return out
+
+
+def _rebase_volume(volume: Any, path: Any) -> Any:
+    if isinstance(volume, str):
+        source, sep, rest = volume.partition(":")
+        return f"{path(source)}{sep}{rest}" if sep and source.startswith(".") else volume
+    if isinstance(volume, YMap) and volume.get("type") == "bind":
+        return _with(volume, "source", path)
+    return volume
+
+
+def _with(value: Any, key: str, change: Any) -> Any:
+    if not isinstance(value, YMap) or key not in value:
+        return value
+    out = _copy_map(value)
+    out[key] = change(value[key])
+    return out
+
+
+def _copy_map(value: YMap) -> YMap:
+    out = YMap(value.line, value.source)
+    out.update(value)
+    out.key_lines.update(value.key_lines)
+    out.key_sources.update(value.key_sources)
+    out.key_tags.update(value.key_tags)
+    return out
+
+
+def _copy_seq(value: YSeq, items: list[Any]) -> YSeq:
+    out = YSeq(value.line, value.source)
+    out.extend(items)
+    out.item_lines.extend(value.item_lines)
+    return out
+
+
+# ---- include -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _IncludeState:
+    chain: tuple[Path, ...]  # resolved files of the including projects, outermost first
+    depth: int
+    count: list[int]  # files included so far in the whole project (shared)
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
+
+
+def _strings(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None
+
+
+def _include(project: ComposeProject, docs: list[tuple[str, YMap | None, Path | None]],
+             env: Mapping[str, str], limits: YamlLimits, state: _IncludeState | None) -> None:
+    """Load every `include:` entry of `docs` and add its resources to `project`.
+    Relative paths are relative to the project directory (the first file's)."""
+    base_dir = docs[0][2] if docs else None
+    for name, doc, _ in docs:
+        entries = doc.get("include") if doc is not None else None
+        if entries is None:
+            continue
+        if not isinstance(entries, YSeq):
+            project.errors.append(YamlError(name, doc.line_of("include") if doc else None,
+                                            "include is a list of files"))
+            continue
+        for i, entry in enumerate(entries):
+            line = entry.line if isinstance(entry, YMap) else entries.line_at(i)
+            _include_one(project, entry, name, line, base_dir, env, limits, state)
+
+
+def _include_one(project: ComposeProject, entry: Any, name: str, line: int,
+                 base_dir: Path | None, env: Mapping[str, str], limits: YamlLimits,
+                 state: _IncludeState | None) -> None:
+    if isinstance(entry, dict):
+        paths = _strings(entry.get("path"))
+        env_files = _strings(entry.get("env_file")) if entry.get("env_file") is not None else []
+        directory = entry.get("project_directory")
+        if paths is None or env_files is None or not isinstance(directory, str | None):
+            project.errors.append(YamlError(name, line, "an include entry needs `path` (a file "
+                                            "or a list of files); `project_directory` is a "
+                                            "path and `env_file` a file or a list of files"))
+            return
+    else:
+        paths, env_files, directory = _strings(entry), [], None
+        if paths is None:
+            project.errors.append(YamlError(name, line, "an include entry is a path or a "
+                                            "mapping with `path`"))
+            return
+    remote = next((p for p in paths if _REMOTE.match(p)), None)
+    if remote is not None:
+        project.problems.append(YamlProblem(name, line, f"include {remote} not followed "
+                                            "(remote includes are not fetched)"))
+        return
+    if base_dir is None or state is None:
+        project.problems.append(YamlProblem(name, line, f"include {paths[0]} not followed "
+                                            "(input read from a stream)"))
+        return
+    files = [base_dir / p for p in paths]
+    for text, file in zip(paths, files, strict=True):
+        if not file.is_file():
+            what = "is not a file" if file.exists() else "does not exist"
+            project.errors.append(YamlError(name, line, f"include {text}: {file} {what}"))
+            return
+    resolved = [_resolved(f) for f in files]
+    looped = next((r for r in resolved if r in state.chain), None)
+    if looped is not None:
+        cycle = " -> ".join(str(p) for p in (*state.chain[state.chain.index(looped):], looped))
+        project.errors.append(YamlError(name, line, f"include cycle refused: {cycle}"))
+        return
+    if state.depth >= MAX_INCLUDE_DEPTH:
+        project.errors.append(YamlError(name, line, f"include {paths[0]} not followed: includes "
+                                        f"nest deeper than {MAX_INCLUDE_DEPTH} levels"))
+        return
+    if state.count[0] + len(files) > MAX_INCLUDED_FILES:
+        project.errors.append(YamlError(name, line, f"include {paths[0]} not followed: more "
+                                        f"than {MAX_INCLUDED_FILES} included files"))
+        return
+    state.count[0] += len(files)
+    sub_dir = base_dir / directory if directory else files[0].parent
+    file_env: dict[str, str] = {}
+    for env_file in [base_dir / e for e in env_files] or [sub_dir / ".env"]:
+        if env_files and not env_file.is_file():
+            project.errors.append(YamlError(name, line, f"include {paths[0]}: env_file "
+                                            f"{env_file} does not exist"))
+            return
+        file_env.update(read_env_file(env_file))
+    sub = ComposeProject(name=project.name, files=tuple(str(f) for f in files))
+    sub_docs: list[tuple[str, YMap | None, Path | None]] = [
+        (str(f), _read(f, limits, sub), sub_dir if i == 0 else f.parent)
+        for i, f in enumerate(files)]
+    _assemble(sub, sub_docs, {**file_env, **env}, limits,
+              _IncludeState((*state.chain, *resolved), state.depth + 1, state.count))
+    _adopt(project, sub, name, line)
+
+
+def _adopt(project: ComposeProject, sub: ComposeProject, name: str, line: int) -> None:
+    """Add an included project's resources; a name defined on both sides differently is
+    a conflict (compose refuses it): reported, and the including side is kept."""
+    project.problems.extend(sub.problems)
+    project.errors.extend(sub.errors)
+    project.interpolated |= sub.interpolated
+    project.included = tuple(dict.fromkeys((*project.included, *sub.files, *sub.included)))
+    for sname, service in sub.services.items():
+        mine = project.services.get(sname)
+        if mine is None:
+            project.services[sname] = service
+        elif mine.data != service.data:
+            project.problems.append(YamlProblem(name, line, (
+                f"include {sub.files[0]}: service {sname} is defined in both {mine.path}:"
+                f"{mine.line} and {service.path}:{service.line}; compose refuses the "
+                f"conflict, the definition in {mine.path} is used")))
+    for key in ("networks", "volumes", "secrets", "configs"):
+        ours: YMap = getattr(project, key)
+        theirs: YMap = getattr(sub, key)
+        for k, v in theirs.items():
+            if k not in ours:
+                ours[k] = v
+                ours.key_lines[k] = theirs.line_of(k)
+                ours.key_sources[k] = theirs.source_of(k)
+            elif ours[k] != v:
+                project.problems.append(YamlProblem(name, line, (
+                    f"include {sub.files[0]}: {key[:-1]} {k} is defined in both "
+                    f"{ours.source_of(k)}:{ours.line_of(k)} and {theirs.source_of(k)}:"
+                    f"{theirs.line_of(k)}; compose refuses the conflict, the definition in "
+                    f"{ours.source_of(k)} is used")))
+
+
+# ---- profiles ------------------------------------------------------------------------
+
+
+def _select_profiles(project: ComposeProject, profiles: Collection[str] | None,
+                     env: Mapping[str, str]) -> ComposeProject:
+    """Split services into active and inactive (see the module docstring)."""
+    if profiles is None:
+        raw = env.get("COMPOSE_PROFILES")
+        selection = None if raw is None else tuple(p.strip() for p in raw.split(","))
+    else:
+        selection = tuple(profiles.split(",") if isinstance(profiles, str) else profiles)
+    if selection is not None:
+        selection = tuple(dict.fromkeys(p for p in selection if p))
+    enabled = set(selection or ())
+    active: set[str] = set()
+    for sname, service in project.services.items():
+        value = service.get("profiles")
+        if value is not None and not (isinstance(value, list)
+                                      and all(isinstance(p, str) for p in value)):
+            project.problems.append(YamlProblem(
+                service.data.source_of("profiles"), service.data.line_of("profiles"),
+                f"service {sname}: profiles is a list of names; the service is treated as "
+                "always enabled"))
+        own = service.profiles
+        if not own or "*" in enabled or enabled & set(own):
+            active.add(sname)
+    todo = list(active)
+    while todo:  # what an active service depends on is started with it
+        depends = project.services[todo.pop()].get("depends_on")
+        for dep in (depends if isinstance(depends, list | dict) else ()):
+            if isinstance(dep, str) and dep in project.services and dep not in active:
+                active.add(dep)
+                todo.append(dep)
+    project.profiles = selection
+    project.inactive = {n: s for n, s in project.services.items() if n not in active}
+    if selection is not None:
+        project.services = {n: s for n, s in project.services.items() if n in active}
+    return project

@@ -74,6 +74,7 @@ class YMap(dict[Any, Any]):
     source: str
     key_lines: dict[Any, int]
     key_sources: dict[Any, str]  # keys set by another file (compose overrides)
+    key_tags: dict[Any, str]  # compose's merge tags on values (`!reset`, `!override`)
 
     def __init__(self, line: int = 0, source: str = "") -> None:
         super().__init__()
@@ -81,6 +82,7 @@ class YMap(dict[Any, Any]):
         self.source = source
         self.key_lines = {}
         self.key_sources = {}
+        self.key_tags = {}
 
     def line_of(self, key: Any) -> int:
         return self.key_lines.get(key, self.line)
@@ -112,11 +114,17 @@ def line_of(value: Any, default: int = 0) -> int:
 
 _RESOLVER = VersionedResolver()
 _MERGE = "<<"
+# Local tags compose gives meaning to when merging files; the tagged value is
+# read as if untagged and the tag is kept in its mapping's `key_tags`.
+MERGE_TAGS = frozenset({"!reset", "!override"})
 
 
 def _scalar(event: ScalarEvent) -> Any:
     value: str = event.value
-    if event.tag not in (None, "!"):
+    if event.tag in MERGE_TAGS:  # resolved as a plain scalar
+        tag = (_RESOLVER.resolve(ScalarNode, value, (True, False))
+               if event.style in (None, "") else "tag:yaml.org,2002:str")
+    elif event.tag not in (None, "!"):
         tag = event.tag
     elif event.style not in (None, "") or event.implicit is None or not event.implicit[0]:
         return value
@@ -167,11 +175,12 @@ class _Builder:
     aliases: int = 0
     expanded: int = 0
     merges: list[tuple[YMap, Any]] = field(default_factory=list)
+    tags: dict[int, str] = field(default_factory=dict)  # id(open container) -> merge tag
 
     def fail(self, line: int | None, message: str) -> YamlError:
         return YamlError(self.name, line, message)
 
-    def add(self, value: Any, line: int, size: int = 1) -> Any:
+    def add(self, value: Any, line: int, size: int = 1, tag: str | None = None) -> Any:
         """Attach `value` to the open container; return it when it ends a document."""
         self.expanded += size
         if self.expanded > self.limits.max_expanded_nodes:
@@ -198,6 +207,8 @@ class _Builder:
                 try:
                     container[key] = value
                     container.key_lines[key] = key_line
+                    if tag in MERGE_TAGS:
+                        container.key_tags[key] = tag
                 except TypeError:
                     raise self.fail(key_line, "unhashable mapping key") from None
             self.stack[-1] = (container, _NO_KEY, 0)
@@ -214,6 +225,8 @@ class _Builder:
                                           else YSeq(line or 0, self.name))
                 if event.anchor:
                     self.anchored.append((event.anchor, container))
+                if event.tag in MERGE_TAGS:
+                    self.tags[id(container)] = event.tag
                 self.stack.append((container, _NO_KEY, 0))
             elif isinstance(event, MappingEndEvent | SequenceEndEvent):
                 done, _, _ = self.stack.pop()
@@ -223,14 +236,14 @@ class _Builder:
                         self.anchors[anchor] = (done, _size(done))
                         del self.anchored[i]
                         break
-                top = self.add(done, done.line)
+                top = self.add(done, done.line, tag=self.tags.pop(id(done), None))
                 if top is not _NO_KEY:
                     yield top
             elif isinstance(event, ScalarEvent):
                 value = _scalar(event)
                 if event.anchor:
                     self.anchors[event.anchor] = (value, 1)
-                top = self.add(value, line or 0)
+                top = self.add(value, line or 0, tag=event.tag)
                 if top is not _NO_KEY:
                     yield top
             elif isinstance(event, AliasEvent):
