@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lashing import suppress
+from lashing.audit.config import ScanSettings, label_type, load_scan_settings
 from lashing.commands.common import (
     add_format,
     add_source_arguments,
@@ -22,6 +23,7 @@ from lashing.model import Report, Severity
 from lashing.pipeline import SCANNERS, ScanOptions
 from lashing.report import json as json_report
 from lashing.report import table as table_report
+from lashing.rules.dockerfile.labels import LABEL_TYPES
 from lashing.rules.framework import RuleConfig
 from lashing.trust.policy import load_policy
 
@@ -51,9 +53,15 @@ examples:
   lashing scan oci:./layout:1.0 --platform linux/arm64
   lashing scan Dockerfile --fail-on HIGH --format sarif -o lashing.sarif
   lashing scan deploy/ --policy lashing.toml   # the images named, against [policy]
+  lashing scan Dockerfile --config lashing.toml  # settings from its [scan] section
+
+settings: an option on the command line wins over its LASHING_* variable, which
+wins over [scan] in --config (db, scanners, skip_rules, ignore_unfixed,
+show_unimportant, trusted_registries, label_schema, strict_labels), which wins
+over the default. A list given on the command line replaces the config's list.
 """
 
-FORMATS = ("table", "json", "sarif")
+FORMATS = ("table", "json", "sarif", "html", "markdown", "gitlab")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,15 +69,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_format(parser, FORMATS, "table")
     add_source_arguments(parser)
     what = parser.add_argument_group("what to check")
-    what.add_argument("--scanners", metavar="LIST", default=",".join(SCANNERS),
+    what.add_argument("--config", "-c", metavar="FILE",
+                      help="lashing.toml whose [scan] section supplies defaults for the "
+                           "options below (command line and LASHING_* variables win)")
+    what.add_argument("--scanners", metavar="LIST",
                       help=f"comma-separated: {', '.join(SCANNERS)} (default: all)")
-    what.add_argument("--skip-rules", metavar="IDS", default="",
+    what.add_argument("--skip-rules", metavar="IDS",
                       help="rule ids or aliases (hadolint:DL3008) not to evaluate")
     what.add_argument("--db", metavar="PATH",
                       help="vulnerability database (default: $LASHING_DB or the cache's)")
-    what.add_argument("--ignore-unfixed", action="store_true",
+    what.add_argument("--ignore-unfixed", action="store_true", default=None,
                       help="leave out vulnerabilities with no fix in the package's release")
-    what.add_argument("--show-unimportant", action="store_true",
+    what.add_argument("--show-unimportant", action="store_true", default=None,
                       help="also show vulnerabilities the distribution rates unimportant")
     what.add_argument("--yara-rules", action="append", default=[], metavar="DIR",
                       help="extra YARA rules (*.yar, *.yara) for the malware scanner")
@@ -80,6 +91,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            "tcp://HOST:PORT")
     what.add_argument("--trusted-registry", action="append", default=[], metavar="HOST",
                       help="registries FROM may pull from (repeatable; docker.io for Docker Hub)")
+    what.add_argument("--require-label", action="append", default=[], metavar="LABEL:TYPE",
+                      help="label schema: Dockerfiles must set LABEL with a value of TYPE "
+                           f"({', '.join(LABEL_TYPES)}); repeatable")
+    what.add_argument("--strict-labels", action="store_true", default=None,
+                      help="refuse labels that the label schema does not name")
     what.add_argument("--policy", metavar="FILE",
                       help="provenance policy (a [policy] section, standalone or in "
                            "lashing.toml): check the images the targets name (LSH-TRUST; "
@@ -123,20 +139,44 @@ def verify_images(args: argparse.Namespace) -> bool:
     return bool(args.verify_images)
 
 
+def _require_labels(specs: list[str]) -> tuple[tuple[str, str], ...]:
+    """--require-label LABEL:TYPE options as a label schema."""
+    out = []
+    for spec in specs:
+        label, sep, kind = spec.rpartition(":")
+        if not sep:
+            raise InputError(f"--require-label {spec!r}: expected LABEL:TYPE "
+                             f"(TYPE one of {', '.join(LABEL_TYPES)})")
+        out.append(label_type(label, kind, f"--require-label {spec!r}"))
+    return tuple(out)
+
+
 def scan_options(args: argparse.Namespace) -> ScanOptions:
-    scanners = {s.strip() for s in args.scanners.split(",") if s.strip()}
+    # Precedence: command line, then LASHING_* (both land in args), then [scan], then default.
+    cfg = load_scan_settings(Path(args.config)) if args.config else ScanSettings()
+    given = args.scanners if args.scanners is not None else ",".join(cfg.scanners or SCANNERS)
+    where = "--scanners" if args.scanners is not None else f"{args.config}: scan.scanners"
+    scanners = {s.strip() for s in given.split(",") if s.strip()}
     unknown = scanners - set(SCANNERS)
     if unknown or not scanners:
-        raise InputError(f"--scanners {args.scanners!r}: unknown {', '.join(sorted(unknown))}",
+        raise InputError(f"{where} {given!r}: unknown {', '.join(sorted(unknown))}",
                          f"choose from {', '.join(SCANNERS)}")
+    skip = (cfg.skip_rules if args.skip_rules is None
+            else [s.strip() for s in args.skip_rules.split(",") if s.strip()])
     return ScanOptions(
         source=source_options(args),
         scanners=frozenset(scanners),
-        rules=RuleConfig(trusted_registries=tuple(args.trusted_registry)),
-        skip_rules=frozenset(s.strip() for s in args.skip_rules.split(",") if s.strip()),
-        db_path=Path(args.db) if args.db else None,
-        ignore_unfixed=args.ignore_unfixed,
-        show_unimportant=args.show_unimportant,
+        rules=RuleConfig(
+            trusted_registries=tuple(args.trusted_registry) or cfg.trusted_registries,
+            label_schema=_require_labels(args.require_label) or cfg.label_schema,
+            strict_labels=(cfg.strict_labels if args.strict_labels is None
+                           else args.strict_labels)),
+        skip_rules=frozenset(skip),
+        db_path=Path(args.db) if args.db else cfg.db,
+        ignore_unfixed=(cfg.ignore_unfixed if args.ignore_unfixed is None
+                        else args.ignore_unfixed),
+        show_unimportant=(cfg.show_unimportant if args.show_unimportant is None
+                          else args.show_unimportant),
         yara_rules=tuple(Path(p) for p in args.yara_rules),
         malware_hashes=tuple(Path(p) for p in args.malware_hashes),
         clamd=args.clamd,
@@ -161,6 +201,11 @@ def render(report: Report, fmt: str) -> str:
         from lashing.rules import ALL_RULES
 
         return sarif.render(report, ALL_RULES)
+    if fmt in ("html", "markdown", "gitlab"):  # renderers of the JSON report document
+        from lashing.report import gitlab, html, markdown
+
+        renderers = {"html": html.render, "markdown": markdown.render, "gitlab": gitlab.render}
+        return renderers[fmt](json_report.to_document(report))
     return table_report.render(report)
 
 

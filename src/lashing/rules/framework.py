@@ -121,6 +121,11 @@ class RuleConfig:
     max_image_age_days: int = 365
     # Paths allowed to be setuid/setgid in addition to the built-in list.
     extra_setuid_allowed: tuple[str, ...] = ()
+    # Labels every image must carry, as (label, type) pairs; types are those of
+    # lashing.rules.dockerfile.labels.LABEL_TYPES. Empty: the schema rules are not applicable.
+    label_schema: tuple[tuple[str, str], ...] = ()
+    # Refuse labels outside `label_schema`.
+    strict_labels: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from lashing.model import Check, Finding, Suppression, SuppressionKind
-from lashing.rules.dockerfile import base, caches, instructions, packages, run
+from lashing.rules.dockerfile import base, caches, instructions, labels, packages, run
 from lashing.rules.dockerfile.parser import Dockerfile, DockerfileError, parse
 from lashing.rules.dockerfile.subject import Configured, DockerfileSubject
 from lashing.rules.framework import Example, Family, Rule, RuleConfig, Violation, evaluate
@@ -23,10 +23,11 @@ __all__ = ["FAMILY", "RULES", "Dockerfile", "DockerfileError", "DockerfileSubjec
            "parse", "scan_dockerfile"]
 
 RULES: tuple[Rule[DockerfileSubject], ...] = tuple(sorted(
-    (*base.RULES, *instructions.RULES, *run.RULES, *packages.RULES, *caches.RULES),
+    (*base.RULES, *instructions.RULES, *run.RULES, *packages.RULES, *caches.RULES,
+     *labels.RULES),
     key=lambda r: r.id))
 MODULES = (base.__name__, instructions.__name__, run.__name__, packages.__name__,
-           caches.__name__)
+           caches.__name__, labels.__name__)
 
 
 def load_example(example: Example) -> DockerfileSubject:
