@@ -16,17 +16,23 @@ from types import ModuleType
 from typing import IO
 
 from lashing import __version__
+from lashing.commands import audit as audit_cmd
 from lashing.commands import cache as cache_cmd
 from lashing.commands import db as db_cmd
+from lashing.commands import diff as diff_cmd
 from lashing.commands import host as host_cmd
+from lashing.commands import network as network_cmd
+from lashing.commands import rescan as rescan_cmd
 from lashing.commands import rules as rules_cmd
 from lashing.commands import sbom as sbom_cmd
 from lashing.commands import scan as scan_cmd
 from lashing.commands import verify as verify_cmd
+from lashing.commands import watch as watch_cmd
 from lashing.errors import EXIT_INPUT, LashingError
 
-COMMANDS: tuple[ModuleType, ...] = (scan_cmd, sbom_cmd, host_cmd, verify_cmd, rules_cmd,
-                                     db_cmd, cache_cmd)
+COMMANDS: tuple[ModuleType, ...] = (scan_cmd, sbom_cmd, host_cmd, network_cmd, verify_cmd,
+                                     watch_cmd, audit_cmd, rescan_cmd, diff_cmd, rules_cmd, db_cmd,
+                                     cache_cmd)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from cosign_signer import KINDS, new_signer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -24,6 +23,7 @@ from lashing.trust.cosign import (
     verify_with,
 )
 from lashing.trust.signatures import SignatureStatus, evaluate_signatures
+from trust.cosign_signer import KINDS, new_signer
 
 DIGEST = "sha256:" + "ab" * 32
 REPO = "registry.example.com/team/app"

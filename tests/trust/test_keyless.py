@@ -9,10 +9,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from cosign_signer import new_signer
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
-from sigstore_signer import (
+
+from lashing.errors import InputError
+from lashing.trust.cosign import TrustedKey, load_key, make_payload
+from lashing.trust.identity import KeylessIdentity
+from lashing.trust.signatures import SignatureStatus, evaluate_signatures
+from lashing.trust.sigstore import Verifier, evaluate_bundle, keyless_layer_check
+from lashing.trust.trusted_root import load_trusted_root, parse_trusted_root
+from trust.cosign_signer import new_signer
+from trust.sigstore_signer import (
     BUNDLE_V01,
     GITHUB_ISSUER,
     T0,
@@ -23,13 +30,6 @@ from sigstore_signer import (
     b64,
     trusted_root,
 )
-
-from lashing.errors import InputError
-from lashing.trust.cosign import TrustedKey, load_key, make_payload
-from lashing.trust.identity import KeylessIdentity
-from lashing.trust.signatures import SignatureStatus, evaluate_signatures
-from lashing.trust.sigstore import Verifier, evaluate_bundle, keyless_layer_check
-from lashing.trust.trusted_root import load_trusted_root, parse_trusted_root
 
 DIGEST = "sha256:" + "ab" * 32
 OTHER = "sha256:" + "cd" * 32

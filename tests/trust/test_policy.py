@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cosign_signer import new_signer
 
 from lashing.errors import InputError
 from lashing.model import Location
 from lashing.trust.check import check_reference, check_reference_with_checks
 from lashing.trust.policy import Policy, glob_matches, load_policy, specificity
+from trust.cosign_signer import new_signer
 
 from cli_helpers import run
 

@@ -12,8 +12,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from cosign_signer import new_signer
-from sigstore_signer import BUNDLE_V03, Sigstore, artifact_manifest, push_referrer
 
 from lashing.cache import BlobCache
 from lashing.errors import RegistryError
@@ -24,6 +22,8 @@ from lashing.trust.cosign import SIGNATURE_ANNOTATION, SIMPLESIGNING_TYPE, make_
 from lashing.trust.policy import Policy, load_policy, policy_with_keys
 from lashing.trust.referrers import COSIGN_SIGNATURE_ARTIFACT, VIA_API, ReferrersClient
 from lashing.trust.verify import ImageStatus, ImageVerification, VerifyOptions, verify_image
+from trust.cosign_signer import new_signer
+from trust.sigstore_signer import BUNDLE_V03, Sigstore, artifact_manifest, push_referrer
 
 from cli_helpers import run
 from imagebuilder import BuiltImage, build
@@ -191,7 +191,7 @@ def test_cosign_signature_pushed_as_referrer(registry: Registry, tmp_path: Path)
 def test_keyless_cosign_sig_tag(registry: Registry, tmp_path: Path, sigstore: Sigstore) -> None:
     """cosign's classic keyless format: the .sig tag, certificate and Rekor
     bundle in the layer's annotations."""
-    from cosign_signer import Layer, push_signature_manifest
+    from trust.cosign_signer import Layer, push_signature_manifest
 
     repo = "referrers/keyless-sig-tag"
     digest, _ = push_image(registry, repo)

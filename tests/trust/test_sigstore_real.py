@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-from sigstore_signer import Sigstore, trusted_root
 
 from lashing.trust.cosign import CERTIFICATE_ANNOTATION
 from lashing.trust.identity import KeylessIdentity
@@ -20,6 +19,7 @@ from lashing.trust.sigstore import (
     keyless_layer_check,
 )
 from lashing.trust.trusted_root import load_trusted_root, parse_trusted_root
+from trust.sigstore_signer import Sigstore, trusted_root
 
 DATA = Path(__file__).parent / "data"
 ARTIFACT = "sha256:4191e6b4e2b0260e6e297d4797d2a873584965afef021bf22f2bb7bec41102d0"

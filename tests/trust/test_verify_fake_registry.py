@@ -7,7 +7,6 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from cosign_signer import new_signer
 
 from lashing.cache import BlobCache
 from lashing.errors import RegistryError
@@ -16,6 +15,7 @@ from lashing.options import Limits, SourceOptions
 from lashing.trust.cosign import signature_tag
 from lashing.trust.policy import Policy, policy_with_keys
 from lashing.trust.verify import ImageStatus, ImageVerification, VerifyOptions, verify_image
+from trust.cosign_signer import new_signer
 
 from imagebuilder import build
 from registry import MEDIA_OCI_MANIFEST, FakeRegistry

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cosign_signer import new_signer, sign_image
-from sigstore_signer import BUNDLE_V03, Sigstore, push_referrer
 
 from lashing.errors import EnvironmentFailure
 from lashing.options import SourceOptions
 from lashing.trust.policy import load_policy
 from lashing.trust.references import manifest_findings
+from trust.cosign_signer import new_signer, sign_image
+from trust.sigstore_signer import BUNDLE_V03, Sigstore, push_referrer
 
 from cli_helpers import Result, run
 from imagebuilder import build

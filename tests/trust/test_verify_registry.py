@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from cosign_signer import KINDS, Layer, Signer, new_signer, push_signature_manifest, sign_image
 
 from lashing.cache import BlobCache
 from lashing.http import HttpClient
@@ -15,6 +14,14 @@ from lashing.options import SourceOptions
 from lashing.trust.cosign import make_payload
 from lashing.trust.policy import Policy, load_policy, policy_with_keys
 from lashing.trust.verify import ImageStatus, ImageVerification, VerifyOptions, verify_image
+from trust.cosign_signer import (
+    KINDS,
+    Layer,
+    Signer,
+    new_signer,
+    push_signature_manifest,
+    sign_image,
+)
 
 from cli_helpers import run
 from imagebuilder import BuiltImage, build

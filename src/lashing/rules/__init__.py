@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from lashing.audit import escalation
 from lashing.rules import compose, dockerfile, host, image, kubernetes, malware, secrets, trust
+from lashing.rules import network as network_rules
+from lashing.rules import runtime as runtime_rules
 from lashing.rules.framework import Family, Rule
 
 FAMILIES: tuple[Family[Any], ...] = (dockerfile.FAMILY, image.FAMILY, secrets.FAMILY,
                                      malware.FAMILY, trust.FAMILY, host.FAMILY,
-                                     kubernetes.FAMILY, compose.FAMILY)
+                                     kubernetes.FAMILY, compose.FAMILY, escalation.FAMILY,
+                                     *network_rules.FAMILIES, runtime_rules.FAMILY)
 ALL_RULES: tuple[Rule[Any], ...] = tuple(r for f in FAMILIES for r in f.rules)
 _BY_ID: dict[str, Rule[Any]] = {r.id: r for r in ALL_RULES}
 

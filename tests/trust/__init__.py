@@ -1,0 +1,1 @@
+"""Trust tests (a package: other test packages import its signers)."""
