@@ -56,7 +56,7 @@ def _lashing_commands(scripts: list[str]) -> list[list[str]]:
 
 
 def _check_command(argv: list[str]) -> None:
-    names = {m.NAME for m in COMMANDS}
+    names = {c.name for c in COMMANDS}
     if argv[0] not in names:
         pytest.skip(f"'lashing {argv[0]}' is not in this build yet")
     args = build_parser().parse_args(argv)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -40,11 +42,27 @@ def test_version() -> None:
 def test_help_for_every_command() -> None:
     top = run("--help")
     assert top.code == 0
-    for module in COMMANDS:
-        assert module.NAME in top.out
-        r = run(module.NAME, "--help")
-        assert r.code == 0, module.NAME
-        assert "usage: lashing " + module.NAME in r.out
+    for spec in COMMANDS:
+        assert spec.name in top.out
+        r = run(spec.name, "--help")
+        assert r.code == 0, spec.name
+        assert "usage: lashing " + spec.name in r.out
+
+
+def test_command_table_matches_the_modules() -> None:
+    """The CLI lists commands without importing them; the table must say what they say."""
+    for spec in COMMANDS:
+        module = spec.load()
+        assert (spec.name, spec.help) == (module.NAME, module.HELP)
+
+
+def test_running_one_command_loads_no_other(tmp_path: Path) -> None:
+    code = ("import sys\nfrom lashing.cli import main\n"
+            "main(['rules', 'LSH-DF-001'])\n"
+            "print(sorted(m for m in sys.modules if m.startswith('lashing.commands.')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=tmp_path)
+    assert done.stdout.strip().splitlines()[-1] == "['lashing.commands.common', 'lashing.commands.rules']"
 
 
 def test_no_command_prints_help_and_exits_2() -> None:

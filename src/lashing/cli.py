@@ -7,6 +7,7 @@ everything under it returns values or raises LashingError.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -16,23 +17,44 @@ from types import ModuleType
 from typing import IO
 
 from lashing import __version__
-from lashing.commands import audit as audit_cmd
-from lashing.commands import cache as cache_cmd
-from lashing.commands import db as db_cmd
-from lashing.commands import diff as diff_cmd
-from lashing.commands import host as host_cmd
-from lashing.commands import network as network_cmd
-from lashing.commands import rescan as rescan_cmd
-from lashing.commands import rules as rules_cmd
-from lashing.commands import sbom as sbom_cmd
-from lashing.commands import scan as scan_cmd
-from lashing.commands import verify as verify_cmd
-from lashing.commands import watch as watch_cmd
 from lashing.errors import EXIT_INPUT, LashingError
 
-COMMANDS: tuple[ModuleType, ...] = (scan_cmd, sbom_cmd, host_cmd, network_cmd, verify_cmd,
-                                     watch_cmd, audit_cmd, rescan_cmd, diff_cmd, rules_cmd, db_cmd,
-                                     cache_cmd)
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A command the CLI offers. Its module (NAME, HELP, DESCRIPTION,
+    add_arguments, run) is imported only when that command runs or its help
+    is shown, so `lashing network` does not pay for loading the image scanner."""
+
+    name: str
+    help: str
+    module: str
+
+    def load(self) -> ModuleType:
+        return importlib.import_module(self.module)
+
+
+COMMANDS: tuple[CommandSpec, ...] = tuple(
+    CommandSpec(name, help_, f"lashing.commands.{name}") for name, help_ in (
+        ("scan", "scan images, directories and Dockerfiles"),
+        ("sbom", "write the package inventory (CycloneDX by default)"),
+        ("host", "audit a build host: daemon, sockets, audit rules, rootless builds, CI runners"),
+        ("network", "who can reach whom: Kubernetes NetworkPolicies, Services, Ingress; "
+                    "compose networks"),
+        ("verify", "verify image signatures (cosign, Sigstore keyless) and the provenance "
+                   "policy"),
+        ("watch", "watch a running engine: risky containers, shells and untrusted images as "
+                  "they happen"),
+        ("audit", "audit build host, images, applications and network from one config, into "
+                  "one report"),
+        ("rescan", "match stored SBOMs against the current vulnerability database; mark new "
+                   "findings"),
+        ("diff", "compare two reports: findings added, fixed and unchanged"),
+        ("rules", "list the rules, or explain one"),
+        ("db", "update, import or show the offline vulnerability database"),
+        ("cache", "show or prune the blob and layer cache"),
+    ))
+_BY_NAME = {c.name: c for c in COMMANDS}
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -68,7 +90,10 @@ def _global_options() -> _Parser:
     return parent
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with `argv`, only the command it names is loaded (the others are
+    listed by name and help), else every command is."""
+    wanted = next((a for a in argv if a in _BY_NAME), None) if argv is not None else None
     parent = _global_options()
     parser = _Parser(
         prog="lashing",
@@ -79,10 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"lashing {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in COMMANDS:
+    for spec in COMMANDS:
+        if argv is not None and spec.name != wanted:
+            sub.add_parser(spec.name, help=spec.help, add_help=False)
+            continue
+        module = spec.load()
         p = sub.add_parser(
-            module.NAME,
-            help=module.HELP,
+            spec.name,
+            help=spec.help,
             description=module.DESCRIPTION,
             parents=[parent],
             formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -125,7 +154,7 @@ def main(
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list or os.environ.get("LASHING_DEBUG", "").lower() in _TRUE
     try:
-        parser = build_parser()
+        parser = build_parser(args_list)
         try:
             with redirect_stdout(out):
                 args = parser.parse_args(args_list)

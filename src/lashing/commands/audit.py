@@ -21,7 +21,7 @@ from lashing.commands.common import (
     source_options,
     write_output,
 )
-from lashing.commands.scan import _severities
+from lashing.commands.common import severities as _severities
 from lashing.errors import (
     EXIT_GATE,
     EXIT_INCOMPLETE,

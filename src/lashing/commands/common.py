@@ -10,16 +10,16 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from lashing.errors import InputError, LashingError
-from lashing.model import Report
+from lashing.errors import EXIT_GATE, EXIT_OK, InputError, LashingError
+from lashing.model import Report, Severity
 from lashing.options import Limits, SourceOptions, default_cache_dir
-from lashing.pipeline import ScanOptions, scan
 from lashing.progress import NullProgress, Progress, TerminalProgress
 from lashing.source.image import Platform
 from lashing.source.resolve import resolve
 
 if TYPE_CHECKING:
     from lashing.cli import Context
+    from lashing.pipeline import ScanOptions
 
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2,
           "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3, "t": 1000**4,
@@ -105,6 +105,8 @@ def source_options(args: argparse.Namespace) -> SourceOptions:
 def scan_all(texts: list[str], options: ScanOptions, ctx: Context) -> tuple[Report, int]:
     """Scan every target into one report. On any failure, print each error and
     return its exit code (the highest wins) with no report."""
+    from lashing.pipeline import scan  # the whole scanner: loaded only by commands that scan
+
     targets = [resolve(t) for t in texts]
     report = Report()
     failures: list[LashingError] = []
@@ -120,3 +122,21 @@ def scan_all(texts: list[str], options: ScanOptions, ctx: Context) -> tuple[Repo
     for failure in failures:
         print(failure.diagnostics(), file=ctx.stderr)
     return report, max((f.exit_code for f in failures), default=0)
+
+
+def severities(text: str | None, option: str) -> list[Severity]:
+    """A comma-separated severity list (`--severity HIGH,CRITICAL`)."""
+    if not text:
+        return []
+    try:
+        return [Severity.parse(s) for s in text.split(",") if s.strip()]
+    except ValueError as exc:
+        raise InputError(f"{option}: {exc}") from None
+
+
+def gate(report: Report, fail_on: Severity | None) -> int:
+    """EXIT_GATE when a live finding is at or above `fail_on`."""
+    if fail_on is None:
+        return EXIT_OK
+    live = (f for f in report.findings if f.suppression is None)
+    return EXIT_GATE if any(f.severity.rank >= fail_on.rank for f in live) else EXIT_OK

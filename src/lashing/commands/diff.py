@@ -35,7 +35,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from lashing.commands.common import add_format, output_format, write_output
-from lashing.commands.scan import _severities
+from lashing.commands.common import severities as _severities
 from lashing.errors import EXIT_GATE, EXIT_OK, InputError
 from lashing.store import load_report, open_store, parse_report
 from lashing.store.diff import compare, gate_hit, render_table, to_document

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lashing import __version__
-from lashing.commands.common import add_format, output_format, write_output
-from lashing.commands.scan import _severities, gate
+from lashing.commands.common import add_format, gate, output_format, write_output
+from lashing.commands.common import severities as _severities
 from lashing.errors import EXIT_INCOMPLETE, EXIT_OK, InputError
 from lashing.host import table as host_table
 from lashing.host.engine import EngineState, read_engine

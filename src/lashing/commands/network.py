@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from lashing import __version__
-from lashing.commands.common import add_format, output_format, write_output
-from lashing.commands.scan import _severities, gate
+from lashing.commands.common import add_format, gate, output_format, write_output
+from lashing.commands.common import severities as _severities
 from lashing.errors import EXIT_GATE, EXIT_INCOMPLETE, EXIT_OK, InputError
 from lashing.manifests.compose import (
     ComposeProject,

@@ -37,8 +37,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lashing.commands.common import add_format, output_format, write_output
-from lashing.commands.scan import _severities, gate
+from lashing.commands.common import add_format, gate, output_format, write_output
+from lashing.commands.common import severities as _severities
 from lashing.errors import EXIT_OK, InputError
 from lashing.model import Finding, Report, Severity
 from lashing.report import json as json_report

@@ -13,13 +13,17 @@ from lashing.audit.config import ScanSettings, label_type, load_scan_settings
 from lashing.commands.common import (
     add_format,
     add_source_arguments,
+    gate,
     output_format,
     scan_all,
     source_options,
     write_output,
 )
-from lashing.errors import EXIT_GATE, EXIT_INCOMPLETE, EXIT_OK, InputError
-from lashing.model import Report, Severity
+from lashing.commands.common import (
+    severities as _severities,
+)
+from lashing.errors import EXIT_INCOMPLETE, EXIT_OK, InputError
+from lashing.model import Report
 from lashing.pipeline import SCANNERS, ScanOptions
 from lashing.report import json as json_report
 from lashing.report import table as table_report
@@ -122,15 +126,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            "the matching vulnerabilities (repeatable)")
 
 
-def _severities(text: str | None, option: str) -> list[Severity]:
-    if not text:
-        return []
-    try:
-        return [Severity.parse(s) for s in text.split(",") if s.strip()]
-    except ValueError as exc:
-        raise InputError(f"{option}: {exc}") from None
-
-
 def verify_images(args: argparse.Namespace) -> bool:
     """--verify-images needs --policy: the keys and identities to verify against."""
     if args.verify_images and not args.policy:
@@ -183,14 +178,6 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
         policy=load_policy(Path(args.policy)) if args.policy else None,
         verify_images=verify_images(args),
     )
-
-
-def gate(report: Report, fail_on: Severity | None) -> int:
-    """EXIT_GATE when a live finding is at or above `fail_on`."""
-    if fail_on is None:
-        return EXIT_OK
-    live = (f for f in report.findings if f.suppression is None)
-    return EXIT_GATE if any(f.severity.rank >= fail_on.rank for f in live) else EXIT_OK
 
 
 def render(report: Report, fmt: str) -> str:

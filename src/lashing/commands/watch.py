@@ -19,7 +19,7 @@ from lashing.commands.common import (
     output_format,
     source_options,
 )
-from lashing.commands.scan import _severities
+from lashing.commands.common import severities as _severities
 from lashing.errors import EXIT_GATE, EXIT_OK, InputError
 from lashing.host.engine import socket_path
 from lashing.source.registry import make_http_client
