@@ -15,7 +15,12 @@ from lashing.errors import InputError
 from lashing.fs import FileTree, tree_from_directory, tree_from_image, want_globs
 from lashing.fs.build import Sniffed
 from lashing.fs.tree import FileKind, LayerVisitor
-from lashing.manifests.scan import MANIFEST_GLOBS, scan_manifest_file, scan_manifest_stream
+from lashing.manifests.scan import (
+    MANIFEST_GLOBS,
+    Result,
+    scan_manifest_file,
+    scan_manifest_stream,
+)
 from lashing.manifests.yaml import YamlLimits
 from lashing.model import (
     Check,
@@ -226,6 +231,9 @@ def _scan_directory(target: ResolvedTarget, options: ScanOptions) -> Report:
         if extra:
             dockerfile = want_globs(*DOCKERFILE_GLOBS)
             manifest = want_globs(*MANIFEST_GLOBS)
+            # compose files another project includes are judged as part of it, not again alone
+            included: set[str] = set()
+            per_file: list[tuple[str, Result]] = []
             for entry in tree.kept():
                 if entry.kind is not FileKind.FILE:
                     continue
@@ -241,12 +249,15 @@ def _scan_directory(target: ResolvedTarget, options: ScanOptions) -> Report:
                 if dockerfile(entry.path):
                     _dockerfile(host_path, tree.read(entry.path), options, found)
                 elif manifest(entry.path):
-                    findings, checks, issues = scan_manifest_file(
+                    per_file.append((host_path, scan_manifest_file(
                         host_path, tree.read(entry.path), options.rules, options.skip_rules,
-                        _yaml_limits(options))
-                    found.findings.extend(findings)
-                    found.checks.extend(checks)
-                    found.issues.extend(issues)
+                        _yaml_limits(options), included=included)))
+            for host_path, (findings, checks, issues) in per_file:
+                if str(Path(host_path).resolve()) in included:
+                    continue
+                found.findings.extend(findings)
+                found.checks.extend(checks)
+                found.issues.extend(issues)
     t = Target(name=target.text, kind=TargetKind.FILESYSTEM, os=found.os,
                packages=found.packages)
     return _report(t, found)

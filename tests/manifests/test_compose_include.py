@@ -3,6 +3,7 @@ resources, conflicts, cycles, limits, missing and remote files."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -266,3 +267,21 @@ def test_cli_scan_follows_includes_and_reports_broken_ones(
     assert result.code == 4, result.err
     messages = [i["message"] for i in result.json()["issues"]]
     assert any("include tools/missing.yaml:" in m and "does not exist" in m for m in messages)
+
+
+def test_directory_scan_reports_an_included_file_once(tmp_path: Path) -> None:
+    """The included file is judged as part of the project that includes it, not again as a
+    project of its own."""
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "compose.yaml").write_text(
+        "services:\n  debug:\n    image: alpine:3.20\n    privileged: true\n")
+    (tmp_path / "compose.yaml").write_text(
+        "include:\n  - tools/compose.yaml\nservices:\n  web:\n    image: nginx:1.27\n")
+    result = run("scan", str(tmp_path), "--scanners", "misconfig", "--format", "json")
+    doc = json.loads(result.out)
+    privileged = [f for f in doc["findings"] if "privileged" in f["message"]]
+    assert len(privileged) == 1, privileged
+    assert privileged[0]["location"]["path"].endswith("tools/compose.yaml")
+    # alone, the included file is still scanned
+    alone = run("scan", str(tmp_path / "tools"), "--scanners", "misconfig", "--format", "json")
+    assert any("privileged" in f["message"] for f in json.loads(alone.out)["findings"])

@@ -46,14 +46,17 @@ def _error_issue(plugin: str, exc: YamlError) -> Issue:
 
 def scan_manifest_file(path: str, data: bytes, config: RuleConfig | None = None,
                        skip: Collection[str] = frozenset(), limits: YamlLimits | None = None,
-                       env: dict[str, str] | None = None) -> Result:
+                       env: dict[str, str] | None = None,
+                       included: set[str] | None = None) -> Result:
     """Kubernetes or compose YAML in `data` (the file at `path`).
 
     A file that is neither (no `apiVersion`+`kind` objects, no `services:`) gives
     nothing; one that looks like a manifest but cannot be read gives an Issue.
-    A compose file is read with its `.env` and directory (for `extends: file:`)."""
+    A compose file is read with its `.env` and directory (for `extends: file:`);
+    the files its `include:` read are added to `included` (resolved paths), so a
+    directory scan can leave out their findings as files of their own."""
     return _scan(path, data, config or RuleConfig(), frozenset(skip), limits, env,
-                 Path(path) if Path(path).is_file() else None)
+                 Path(path) if Path(path).is_file() else None, included)
 
 
 def scan_manifest_stream(text: str | bytes, name: str = "-", config: RuleConfig | None = None,
@@ -95,7 +98,8 @@ def _compose_result(project: ComposeProject, config: RuleConfig, skip: frozenset
 
 
 def _scan(name: str, data: str | bytes, config: RuleConfig, skip: frozenset[str],
-          limits: YamlLimits | None, env: dict[str, str] | None, path: Path | None) -> Result:
+          limits: YamlLimits | None, env: dict[str, str] | None, path: Path | None,
+          included: set[str] | None = None) -> Result:
     raw = data if isinstance(data, bytes) else data.encode("utf-8", "replace")
     if not any(h in raw for h in _MANIFEST_WORDS):
         return [], [], []  # cannot be a manifest: not worth parsing
@@ -117,6 +121,8 @@ def _scan(name: str, data: str | bytes, config: RuleConfig, skip: frozenset[str]
             if files is None:
                 return [], [], []
             project = load_compose(files, env, limits)
+            if included is not None:
+                included.update(str(Path(f).resolve()) for f in project.included)
         else:
             project = load_compose_text(data, name, env or {}, limits)
         return _compose_result(project, config, skip)
