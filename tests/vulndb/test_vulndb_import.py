@@ -193,3 +193,13 @@ def test_options_and_paths_mix_in_any_order(tmp_path: Path) -> None:
     assert cli("db", "--db", str(second), "import", str(demo)).code == 0
     status = cli("db", "status", "--db", str(first), "--format", "json")
     assert status.code == 0 and '"schema_version"' in status.out
+
+
+def test_global_short_options_after_the_action(tmp_path: Path) -> None:
+    """`lashing db import -q ...` and `db status -f json` accept the short global options."""
+    write_dir(tmp_path / "records", [record("PYSEC-2099-1")])
+    db = tmp_path / "x.db"
+    done = cli("db", "import", "-q", "--db", str(db), str(tmp_path / "records"))
+    assert done.code == 0 and done.out == "", (done.out, done.err)
+    status = cli("db", "status", "-f", "json", "--db", str(db))
+    assert status.code == 0 and json.loads(status.out)

@@ -72,10 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p = actions.add_parser(name, help=text, description=text)
         p.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS,
                        help="the database file (default: <cache dir>/db/lashing.db)")
-        for flag in ("--format", "--output"):
-            p.add_argument(flag, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-        for flag in ("--quiet", "--no-progress", "--offline", "--debug"):
-            p.add_argument(flag, action="store_true", default=argparse.SUPPRESS,
+        for flags in (("--format", "-f"), ("--output", "-o")):
+            p.add_argument(*flags, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        for flags in (("--quiet", "-q"), ("--no-progress",), ("--offline",), ("--debug",)):
+            p.add_argument(*flags, action="store_true", default=argparse.SUPPRESS,
                            help=argparse.SUPPRESS)
         if name == "import":
             p.add_argument("paths", nargs="+", metavar="PATH",
