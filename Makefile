@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check bench clean lock
+.PHONY: demo audit-demo test lint typecheck check bench clean lock
 
 $(STAMP): requirements.lock pyproject.toml
 	./scripts/system-deps.sh
@@ -19,6 +19,18 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo_image.py build/demo
 	$(BIN)/lashing db import --db build/demo.db src/lashing/vulndb/data/demo
 	$(BIN)/lashing scan oci:build/demo:1.0 --db build/demo.db --no-progress
+
+## audit-demo: build a small estate in code (examples/audit_demo.py) and audit it;
+## writes build/audit/report.html and prints the table. The example's findings
+## reach its gates on purpose, so exit 1 (gate) is success here; 2-4 still fail.
+audit-demo: $(STAMP)
+	rm -rf build/audit
+	$(BIN)/python examples/audit_demo.py build/audit
+	$(BIN)/lashing db import --db build/demo.db src/lashing/vulndb/data/demo
+	$(BIN)/lashing audit -c build/audit/lashing.toml --db build/demo.db --no-progress \
+	  --format html -o build/audit/report.html || test $$? -eq 1
+	$(BIN)/lashing audit -c build/audit/lashing.toml --db build/demo.db --no-progress \
+	  || test $$? -eq 1
 
 ## test: lint, type-check and run the whole test suite
 test: $(STAMP)

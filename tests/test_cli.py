@@ -62,7 +62,8 @@ def test_running_one_command_loads_no_other(tmp_path: Path) -> None:
             "print(sorted(m for m in sys.modules if m.startswith('lashing.commands.')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, cwd=tmp_path)
-    assert done.stdout.strip().splitlines()[-1] == "['lashing.commands.common', 'lashing.commands.rules']"
+    loaded = done.stdout.strip().splitlines()[-1]
+    assert loaded == "['lashing.commands.common', 'lashing.commands.rules']"
 
 
 def test_no_command_prints_help_and_exits_2() -> None:

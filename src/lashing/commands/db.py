@@ -74,8 +74,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="the database file (default: <cache dir>/db/lashing.db)")
         for flags in (("--format", "-f"), ("--output", "-o")):
             p.add_argument(*flags, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-        for flags in (("--quiet", "-q"), ("--no-progress",), ("--offline",), ("--debug",)):
-            p.add_argument(*flags, action="store_true", default=argparse.SUPPRESS,
+        switches: tuple[tuple[str, ...], ...] = (("--quiet", "-q"), ("--no-progress",),
+                                                  ("--offline",), ("--debug",))
+        for switch in switches:
+            p.add_argument(*switch, action="store_true", default=argparse.SUPPRESS,
                            help=argparse.SUPPRESS)
         if name == "import":
             p.add_argument("paths", nargs="+", metavar="PATH",
