@@ -3,12 +3,13 @@ and every kind of bad input turned into an Issue while the rest is analysed."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 
 import pytest
 
 from lashing.model import Endpoint, EndpointKind
-from lashing.network import NetworkModel
+from lashing.network import NetworkModel, connections
 
 BuildModel = Callable[[str], NetworkModel]  # the k8s fixture (conftest.py)
 
@@ -142,6 +143,16 @@ def test_cni_policies_are_recognised_and_not_evaluated(k8s: BuildModel, api: str
     (issue,) = model.issues
     assert issue.stage == "network" and what in issue.message and "not evaluated" in issue.message
     assert (issue.location.path, issue.location.line) == ("cluster.yaml", 1)
+
+
+def test_other_policy_apis_are_reported(k8s: BuildModel) -> None:
+    model = k8s("apiVersion: crd.antrea.io/v1beta1\nkind: ClusterNetworkPolicy\n"
+                "metadata: {name: p}\n---\n"
+                "apiVersion: extensions/v1beta1\nkind: NetworkPolicy\n"
+                "metadata: {name: old}\nspec: {podSelector: {}}\n")
+    assert [p.name for p in model.policies] == ["old"]  # the old API had the same schema
+    assert [i.message for i in model.issues] == [
+        "ClusterNetworkPolicy (crd.antrea.io/v1beta1) is not evaluated; reachability ignores it"]
 
 
 def test_a_calico_non_policy_object_is_silently_skipped(k8s: BuildModel) -> None:
@@ -299,3 +310,51 @@ items:
   spec: {containers: [{name: c, image: x}]}
 """)
     assert [w.endpoint.name for w in model.workloads] == ["a-5f"]
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("{podSelector: {}, ingress: all}", "spec.ingress must be a list"),
+    ("{podSelector: {}, ingress: [{from: {podSelector: {}}}]}", "spec.ingress[0].from must be "
+     "a list"),
+    ("{podSelector: {}, ingress: [{ports: [80]}]}", "spec.ingress[0].ports[0] must be a mapping"),
+    ("{podSelector: [app]}", "spec.podSelector must be a mapping"),
+    ("{podSelector: {matchLabels: {app: [a, b]}}}", "label value must be a string"),
+    ("{podSelector: {matchExpressions: {key: a}}}", "matchExpressions must be a list"),
+    ("{podSelector: {}, egress: [{to: [{ipBlock: [10.0.0.0/8]}]}]}", "ipBlock must be a mapping"),
+    ("{podSelector: {}, ingress: [{ports: [{port: true}]}]}", "is not a port number"),
+])
+def test_malformed_structures_are_refused_not_crashed(k8s: BuildModel, spec: str,
+                                                      message: str) -> None:
+    model = k8s(f"""apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: hostile}}
+spec: {spec}
+""")
+    assert model.policies == []
+    (issue,) = model.issues
+    assert message in issue.message and issue.location.line == 1
+
+
+def test_many_excepts_stay_bounded(k8s: BuildModel) -> None:
+    excepts = ", ".join(f"2001:db8::{i:x}/128" for i in range(0, 400, 2))
+    model = k8s(f"""apiVersion: v1
+kind: Pod
+metadata: {{name: p}}
+spec: {{containers: [{{name: c, image: x}}]}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: many}}
+spec:
+  podSelector: {{}}
+  policyTypes: [Egress]
+  egress: [{{to: [{{ipBlock: {{cidr: 2001:db8::/64, except: [{excepts}]}}}}]}}]
+""")
+    conns = [c for c in connections(model) if c.source.kind == EndpointKind.WORKLOAD]
+    cidrs = {c.destination.cidr for c in conns}
+    # the 200 single-address gaps between the holes plus the rest of the /64 in at most
+    # one CIDR per prefix length: never an address-by-address list
+    assert 200 < len(cidrs) <= 200 + 64
+    block = ipaddress.ip_network("2001:db8::/64")
+    assert all(ipaddress.ip_network(str(c)).subnet_of(block) for c in cidrs)  # type: ignore[arg-type]
+    assert {c.protocol for c in conns} == {"TCP", "UDP", "SCTP"}

@@ -78,8 +78,11 @@ class _Builder:
                 return
         if obj.kind == "Namespace" and obj.api_version == "v1":
             self.namespace(obj)
-        elif obj.kind == "NetworkPolicy" and group == "networking.k8s.io":
+        elif obj.kind == "NetworkPolicy" and group in ("networking.k8s.io", "extensions"):
             self.policy(obj)
+        elif "NetworkPolicy" in obj.kind:
+            self.issue(obj, f"{obj.kind} ({obj.api_version}) is not evaluated; reachability "
+                            "ignores it")
         elif obj.kind == "Service" and obj.api_version == "v1":
             self.service(obj)
         elif obj.kind == "Ingress" and group in ("networking.k8s.io", "extensions"):

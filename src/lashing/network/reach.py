@@ -124,6 +124,7 @@ class Analysis:
                     self.selecting[direction][ci].append(policy)
         self._targets: dict[int, RuleTarget] = {}
         self._ports: dict[tuple[int, tuple[ContainerPort, ...]], PortMap] = {}
+        self._namespaces: dict[Selector, list[str]] = {}
         self._runs: dict[tuple[object, ...] | None, list[tuple[str, PortMap]]] = {}
 
     # -- rules ----------------------------------------------------------------------------
@@ -134,10 +135,17 @@ class Analysis:
         if peer.namespace_selector is None:
             namespaces: Iterable[str] = (policy.namespace,)
         else:
-            sel = peer.namespace_selector
-            namespaces = [ns for ns in self.by_namespace
-                          if sel.matches(self.model.namespace_labels(ns))]
+            namespaces = self.namespaces_of(peer.namespace_selector)
         return [ci for ns in namespaces for ci in self.selected(ns, peer.pod_selector)]
+
+    def namespaces_of(self, selector: Selector) -> list[str]:
+        """The namespaces (with workloads) a namespace selector selects."""
+        found = self._namespaces.get(selector)
+        if found is None:
+            found = self._namespaces[selector] = [
+                ns for ns in self.by_namespace
+                if selector.matches(self.model.namespace_labels(ns))]
+        return found
 
     def selected(self, namespace: str, selector: Selector | None) -> list[int]:
         """The classes of a namespace a pod selector (None: every pod) selects."""
@@ -296,16 +304,20 @@ class External:
 
 class _Collector:
     def __init__(self) -> None:
-        self.ports: dict[tuple[Endpoint, Endpoint, str], list[Range]] = defaultdict(list)
+        self.pairs: dict[tuple[Endpoint, Endpoint], dict[str, list[Range]]] = {}
 
     def add(self, src: Endpoint, dst: Endpoint, ports: PortMap) -> None:
-        if src == dst:
+        if src is dst or (src.name == dst.name and src == dst):
             return
+        pair = self.pairs.get((src, dst))
+        if pair is None:
+            pair = self.pairs[(src, dst)] = defaultdict(list)
         for proto, ranges in ports.items():
-            self.ports[(src, dst, proto)].extend(ranges)
+            pair[proto].extend(ranges)
 
     def result(self) -> list[Connection]:
-        out = [Connection(s, d, p, merge(r)) for (s, d, p), r in self.ports.items() if r]
+        out = [Connection(s, d, p, merge(r)) for (s, d), by_proto in self.pairs.items()
+               for p, r in by_proto.items() if r]
         keys = {e: endpoint_key(e) for e in {e for c in out for e in (c.source, c.destination)}}
         out.sort(key=lambda c: (keys[c.source], keys[c.destination], c.protocol))
         return out
