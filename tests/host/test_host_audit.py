@@ -188,3 +188,30 @@ def test_host_packages_matched_as_build_host(tmp_path: Path) -> None:
     assert statuses(report)["LSH-HOST-PKG"] is CheckStatus.FAIL
     table = run("host", "--root", str(root), "--db", str(db))
     assert "[host packages]" in table.out and "CVE-2099-0001" in table.out
+
+
+def test_unreadable_home_is_an_issue_not_a_blind_spot(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Auditing without root: a home directory the auditor may not list leaves that user's
+    own configuration out (an issue says so); the system-wide checks are still judged."""
+    from lashing.host import view
+
+    debian_docker_io(tmp_path)
+    put(tmp_path, "/etc/containers/policy.json",
+        '{"default": [{"type": "insecureAcceptAnything"}]}')
+    (tmp_path / "root/.config/containers").mkdir(parents=True)
+    real = view.DirBackend.listdir
+
+    def denied(self: view.DirBackend, path: str) -> list[str]:
+        if path.startswith("/root/.config"):
+            raise view.Unreadable(path, "Permission denied")
+        return real(self, path)
+
+    monkeypatch.setattr(view.DirBackend, "listdir", denied)
+    report, _ = audit(tmp_path, packages=False)
+    st = statuses(report)
+    assert st["LSH-HOST-002"] is CheckStatus.FAIL  # daemon.json still judged
+    assert st["LSH-HOST-060"] is CheckStatus.FAIL  # the system policy.json still judged
+    messages = [i.message for i in report.issues]
+    assert any("containers configuration of root" in m and "Permission denied" in m
+               for m in messages), messages

@@ -161,6 +161,8 @@ def audit(root: Path, *, skip: frozenset[str] = frozenset(), packages: bool = Tr
                   if database else f"{len(found.packages)} package(s); no vulnerability "
                   "database")
         checks.append(Check(PACKAGES_ID, target, status, reason))
+    issues.extend(Issue("host", "user-config", Location(path=target), message)
+                  for message in dict.fromkeys(subject.unread))
     t = Target(name=target, kind=TargetKind.HOST, os=os_info, packages=pkgs)
     report = Report(targets=(t,), findings=tuple(findings), checks=tuple(checks),
                     issues=tuple(issues), tool_version=__version__, database=database)

@@ -57,6 +57,10 @@ class HostSubject:
         self.view = view
         self.live = live if view.live else None
         self.engine = engine  # the engine API's containers (--docker-host), or None
+        # Per-user configuration that could not be read (a home directory the auditing
+        # user may not list): left out of the checks and reported as an issue, so one
+        # unreadable home does not leave the system-wide checks unchecked.
+        self.unread: list[str] = []
 
     def containers(self) -> tuple[Container, ...]:
         """The engine's containers; NotApplicable without --docker-host or containers."""
@@ -170,7 +174,11 @@ class HostSubject:
         dockerd; NotApplicable when there is none."""
         found = [self.daemon] if self.docker_installed else []
         for scope in self.user_scopes(".config"):
-            cfg = read_rootless_config(self, scope.user, scope.home)
+            try:
+                cfg = read_rootless_config(self, scope.user, scope.home)
+            except NotCheckable as exc:
+                self.unread.append(f"rootless dockerd of {scope.user}: {exc.reason}")
+                continue
             if cfg is not None:
                 found.append(cfg)
         if not found:
@@ -237,7 +245,14 @@ class HostSubject:
     def containers_scopes(self) -> list[Scope]:
         """The system, every rootless user, then each user with files of their own
         (~/.config/containers, /etc/containers/containers.rootless.conf.d/UID)."""
-        scopes = {s.user: s for s in self.user_scopes()}
+        scopes = {}
+        for scope in self.user_scopes():
+            try:
+                self.glob(posixpath.join(scope.home, ".config/containers"), "*")
+            except NotCheckable as exc:  # judged without this user's own files
+                self.unread.append(f"containers configuration of {scope.user}: {exc.reason}")
+                continue
+            scopes[scope.user] = scope
         try:
             users = self.users
         except NotCheckable:
