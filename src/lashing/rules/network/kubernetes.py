@@ -126,23 +126,6 @@ def _default_deny(k: K, direction: str) -> Iterator[Violation]:
             f"{ns}:{direction}")
 
 
-_DENY_INGRESS = """\
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: default-deny, namespace: shop}
-spec:
-  podSelector: {}
-  policyTypes: [%s]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: nginx, ports: [{containerPort: 80}]}]
-"""
 _WEB_ONLY = """\
 apiVersion: apps/v1
 kind: Deployment
@@ -153,6 +136,25 @@ spec:
     spec:
       containers: [{name: web, image: nginx, ports: [{containerPort: 80}]}]
 """
+_CLIENT = """---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: client, namespace: shop}
+spec:
+  template:
+    metadata: {labels: {app: client}}
+    spec:
+      containers: [{name: c, image: busybox}]
+"""
+_DENY_INGRESS = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: shop}
+spec:
+  podSelector: {}
+  policyTypes: [%s]
+---
+""" + _WEB_ONLY
 
 
 @rule(
@@ -410,16 +412,7 @@ spec:
   ingress:
   - from: [{podSelector: {matchLabels: {app: %s}}}]
 ---
-""" + _WEB_ONLY + """---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: client, namespace: shop}
-spec:
-  template:
-    metadata: {labels: {app: client}}
-    spec:
-      containers: [{name: c, image: busybox}]
-"""
+""" + _WEB_ONLY + _CLIENT
 
 
 @rule(
@@ -457,16 +450,7 @@ spec:
   - from: [{podSelector: {matchLabels: {app: client}}}]
     ports: [{port: %s}]
 ---
-""" + _WEB_ONLY + """---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: client, namespace: shop}
-spec:
-  template:
-    metadata: {labels: {app: client}}
-    spec:
-      containers: [{name: c, image: busybox}]
-"""
+""" + _WEB_ONLY + _CLIENT
 
 
 def _covers(big: PortMap, small: PortMap) -> bool:
