@@ -1,9 +1,14 @@
 """A private Sigstore for tests, built with `cryptography` (no network): a
 Fulcio-like CA (root and intermediate) issuing short-lived code-signing leaf
-certificates with the Fulcio identity extensions, a Rekor-like log key that
-signs entry timestamps, the trusted_root.json naming both, Sigstore bundles
-(message signature or DSSE in-toto statement), and the OCI 1.1 referrer that
-carries a bundle, pushed with the referrers tag schema."""
+certificates with the Fulcio identity extensions, a Rekor-like log that signs
+entry timestamps, keeps a Merkle tree of its entries and hands out inclusion
+proofs with signed checkpoints, the trusted_root.json naming both, Sigstore
+bundles (message signature or DSSE in-toto statement), and the OCI 1.1
+referrer that carries a bundle, pushed with the referrers tag schema.
+
+The log's tree hashes and audit paths follow the recursive definitions of
+RFC 9162 section 2.1.1 and 2.1.3.1 (MTH and PATH), independently of the
+iterative verifier in lashing.trust.merkle."""
 
 from __future__ import annotations
 
@@ -29,10 +34,13 @@ from registry import MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST, Pusher, sha256
 
 BUNDLE_V03 = "application/vnd.dev.sigstore.bundle.v0.3+json"
 BUNDLE_V01 = "application/vnd.dev.sigstore.bundle+json;version=0.1"
+BUNDLE_V02 = "application/vnd.dev.sigstore.bundle+json;version=0.2"
 EMPTY_CONFIG = "application/vnd.oci.empty.v1+json"
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 WORKFLOW = "https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+LOG_NAME = "rekor.test"
+LOG_ORIGIN = "rekor.test - 4242"
 
 
 def b64(data: bytes) -> str:
@@ -114,11 +122,62 @@ class Fulcio:
         return builder.sign(self.inter_key, hashes.SHA384())
 
 
+def tree_leaf(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def tree_node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def _split(n: int) -> int:
+    """The largest power of two smaller than n (n > 1)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def tree_root(leaves: list[bytes]) -> bytes:
+    """MTH over leaf hashes (RFC 9162 2.1.1)."""
+    if len(leaves) == 1:
+        return leaves[0]
+    k = _split(len(leaves))
+    return tree_node(tree_root(leaves[:k]), tree_root(leaves[k:]))
+
+
+def audit_path(m: int, leaves: list[bytes]) -> list[bytes]:
+    """PATH(m, D[n]) over leaf hashes (RFC 9162 2.1.3.1)."""
+    if len(leaves) == 1:
+        return []
+    k = _split(len(leaves))
+    if m < k:
+        return [*audit_path(m, leaves[:k]), tree_root(leaves[k:])]
+    return [*audit_path(m - k, leaves[k:]), tree_root(leaves[:k])]
+
+
+def key_id(key: ec.EllipticCurvePrivateKey) -> bytes:
+    """SHA-256 of the DER public key: Rekor's log id; its first 4 bytes are the
+    checkpoint key hint."""
+    return hashlib.sha256(key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).digest()
+
+
+def signed_checkpoint(key: ec.EllipticCurvePrivateKey, size: int, root: bytes, *,
+                      origin: str = LOG_ORIGIN, name: str = LOG_NAME,
+                      extra: tuple[str, ...] = ()) -> str:
+    """A checkpoint (signed note) for a tree of `size` with `root`, signed by `key`."""
+    text = "".join(f"{line}\n" for line in (origin, str(size), b64(root), *extra))
+    signature = key.sign(text.encode(), ec.ECDSA(hashes.SHA256()))
+    return f"{text}\n\u2014 {name} {b64(key_id(key)[:4] + signature)}\n"
+
+
 @dataclass
 class Rekor:
     key: ec.EllipticCurvePrivateKey = field(
         default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
     index: int = 1000
+    # the tree (this log shard) starts with entries of others, an odd number of
+    # them, and two more are logged after each of ours: paths take both turns
+    leaves: list[bytes] = field(
+        default_factory=lambda: [tree_leaf(b"other %d" % i) for i in range(37)])
 
     def spki(self) -> bytes:
         return self.key.public_key().public_bytes(
@@ -126,11 +185,24 @@ class Rekor:
 
     @property
     def log_id(self) -> bytes:
-        return hashlib.sha256(self.spki()).digest()
+        return key_id(self.key)
+
+    def inclusion_proof(self, raw: bytes) -> dict[str, Any]:
+        """Log `raw` (and two entries of others after it): its inclusion proof
+        in the tree as it then is, with a checkpoint of that tree."""
+        leaf = len(self.leaves)
+        self.leaves.append(tree_leaf(raw))
+        self.leaves.extend(tree_leaf(b"later %d %d" % (leaf, i)) for i in range(2))
+        root = tree_root(self.leaves)
+        size = len(self.leaves)
+        return {"logIndex": str(leaf), "rootHash": b64(root), "treeSize": str(size),
+                "hashes": [b64(h) for h in audit_path(leaf, self.leaves)],
+                "checkpoint": {"envelope": signed_checkpoint(self.key, size, root)}}
 
     def entry(self, body: dict[str, Any], integrated: datetime, *,
-              tamper_set: bool = False) -> dict[str, Any]:
-        """A bundle tlogEntry whose SET this log signs."""
+              tamper_set: bool = False, proof: bool = True) -> dict[str, Any]:
+        """A bundle tlogEntry whose SET this log signs, with an inclusion proof
+        unless `proof` is False."""
         self.index += 1
         raw = json.dumps(body, separators=(",", ":")).encode()
         when = int(integrated.timestamp())
@@ -140,11 +212,14 @@ class Rekor:
         signed = self.key.sign(canonical, ec.ECDSA(hashes.SHA256()))
         if tamper_set:
             signed = self.key.sign(canonical + b" ", ec.ECDSA(hashes.SHA256()))
-        return {"logIndex": str(self.index), "logId": {"keyId": b64(self.log_id)},
-                "kindVersion": {"kind": body["kind"], "version": "0.0.1"},
-                "integratedTime": str(when),
-                "inclusionPromise": {"signedEntryTimestamp": b64(signed)},
-                "canonicalizedBody": b64(raw)}
+        entry = {"logIndex": str(self.index), "logId": {"keyId": b64(self.log_id)},
+                 "kindVersion": {"kind": body["kind"], "version": "0.0.1"},
+                 "integratedTime": str(when),
+                 "inclusionPromise": {"signedEntryTimestamp": b64(signed)}}
+        if proof:
+            entry["inclusionProof"] = self.inclusion_proof(raw)
+        entry["canonicalizedBody"] = b64(raw)
+        return entry
 
     def cosign_bundle(self, entry: dict[str, Any]) -> str:
         """The same entry as cosign's `dev.sigstore.cosign/bundle` annotation."""
@@ -191,9 +266,10 @@ class Sigstore:
 
     def bundle(self, digest: str, *, dsse: bool = False, subject_digest: str | None = None,
                media_type: str = BUNDLE_V03, integrated: datetime | None = None,
-               tamper_set: bool = False, tlog: bool = True, signer_fulcio: Fulcio | None = None,
-               **leaf: Any) -> bytes:
-        """A keyless bundle signing `digest` (or `subject_digest` in its claims)."""
+               tamper_set: bool = False, tlog: bool = True, proof: bool = True,
+               signer_fulcio: Fulcio | None = None, **leaf: Any) -> bytes:
+        """A keyless bundle signing `digest` (or `subject_digest` in its claims);
+        its log entry has an inclusion proof unless `proof` is False."""
         key = ec.generate_private_key(ec.SECP256R1())
         cert = (signer_fulcio or self.fulcio).leaf(key, **leaf)
         when = integrated or cert.not_valid_before_utc + timedelta(minutes=1)
@@ -223,7 +299,8 @@ class Sigstore:
             body = {"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
                 "data": {"hash": {"algorithm": "sha256", "value": raw.hex()}},
                 "signature": {"content": b64(sig), "publicKey": {"content": b64(pem(cert))}}}}
-        entries = [self.rekor.entry(body, when, tamper_set=tamper_set)] if tlog else []
+        entries = [self.rekor.entry(body, when, tamper_set=tamper_set, proof=proof)
+                   ] if tlog else []
         if media_type == BUNDLE_V03:
             material: dict[str, Any] = {"certificate": {"rawBytes": b64(der(cert))}}
         else:
@@ -240,7 +317,8 @@ class Sigstore:
             "data": {"hash": {"algorithm": "sha256",
                               "value": hashlib.sha256(payload).hexdigest()}},
             "signature": {"content": b64(sig), "publicKey": {"content": b64(pem(cert))}}}}
-        entry = self.rekor.entry(body, cert.not_valid_before_utc + timedelta(minutes=1))
+        entry = self.rekor.entry(body, cert.not_valid_before_utc + timedelta(minutes=1),
+                                 proof=False)
         return {SIGNATURE_ANNOTATION: b64(sig), CERTIFICATE_ANNOTATION: pem(cert).decode(),
                 REKOR_BUNDLE_ANNOTATION: self.rekor.cosign_bundle(entry)}
 

@@ -9,14 +9,14 @@ very difference, so a change on either side is noticed. A private Sigstore
 (Fulcio CA, CT log and Rekor of our own, at the end of this file) adds what the
 real material cannot: DSSE bundles, valid SETs at any time, other certificates.
 
-sigstore-python needs two things lashing does not use, both real and public:
+Both verifiers check the bundle's inclusion proof (with its signed
+checkpoint): `INCLUSION_PROOF` below is the published one (sigstore-python
+`test/assets/bundle_v3_alt.txt.sigstore`, commit
+a966b3ef100331071c295764c3c9ce99055cc05f), which the copy in tests/trust/data
+must hold unchanged. Each recomputes the Merkle root from the entry body and
+checks the checkpoint signature, so the proof cannot belong to any other entry.
+sigstore-python needs one thing lashing does not use, real and public:
 
-- the bundle's inclusion proof (with its signed checkpoint), which the copy in
-  tests/trust/data leaves out: `INCLUSION_PROOF` below is the published one
-  (sigstore-python `test/assets/bundle_v3_alt.txt.sigstore`, commit
-  a966b3ef100331071c295764c3c9ce99055cc05f). sigstore-python recomputes the
-  Merkle root from the entry body and checks the checkpoint signature, so the
-  proof cannot belong to any other entry;
 - the certificate transparency log keys (to check the leaf's SCT), which the
   trusted root in tests/trust/data leaves out: they are taken from the staging
   trusted root sigstore-python ships. Fulcio CAs and Rekor keys stay the ones in
@@ -103,11 +103,10 @@ Doc = dict[str, Any]
 
 
 def published_bundle() -> Doc:
-    """The staging bundle as published: the data copy plus its inclusion proof."""
+    """The staging bundle as published, with its inclusion proof."""
     doc: Doc = json.loads((DATA / "staging_bundle_v3_alt.txt.sigstore").read_bytes())
     entry = doc["verificationMaterial"]["tlogEntries"][0]
-    assert "inclusionProof" not in entry
-    entry["inclusionProof"] = copy.deepcopy(INCLUSION_PROOF)
+    assert entry["inclusionProof"] == INCLUSION_PROOF
     return doc
 
 
@@ -403,6 +402,7 @@ AGREE: dict[str, tuple[Case, bool]] = {
     "message-digest-replaced": (
         Case(message_digest(OTHER_ARTIFACT), digest=OTHER_ARTIFACT), False),
     "message-digest-algorithm-unknown": (Case(digest_algorithm("MD5")), False),
+    "message-digest-left-out": (Case(no_message_digest), True),
     # the policy
     "identity-not-the-signer": (Case(subject="someone@example.com"), False),
     "identity-in-another-case": (Case(subject="William@yossarian.net"), False),
@@ -431,6 +431,9 @@ AGREE: dict[str, tuple[Case, bool]] = {
         False),
     "signed-entry-timestamp-removed": (Case(entry_field("inclusionPromise", None)), False),
     "signed-entry-timestamp-flipped": (Case(flip_set), False),
+    "inclusion-proof-removed": (Case(entry_field("inclusionProof", None)), False),
+    "inclusion-proof-hash-altered": (Case(proof_hash_flipped), False),
+    "checkpoint-signature-altered": (Case(checkpoint_signature_flipped), False),
     "no-tlog-entry": (Case(no_entries), False),
     # the trusted root
     "root-with-the-production-fulcio": (Case(root=production_authorities), False),
@@ -447,16 +450,6 @@ class Divergence:
 
 
 DIVERGE: dict[str, Divergence] = {
-    "inclusion-proof-removed": Divergence(
-        Case(entry_field("inclusionProof", None)), lashing=True, reference=False,
-        why="lashing does not check inclusion proofs (the SET is its proof of logging); "
-            "sigstore-python requires one with a checkpoint in every entry"),
-    "inclusion-proof-hash-altered": Divergence(
-        Case(proof_hash_flipped), lashing=True, reference=False,
-        why="lashing does not check inclusion proofs"),
-    "checkpoint-signature-altered": Divergence(
-        Case(checkpoint_signature_flipped), lashing=True, reference=False,
-        why="lashing does not check inclusion proofs or their signed checkpoints"),
     "two-copies-of-the-tlog-entry": Divergence(
         Case(two_entries), lashing=True, reference=False,
         why="sigstore-python accepts exactly one log entry per bundle; lashing accepts "
@@ -465,12 +458,6 @@ DIVERGE: dict[str, Divergence] = {
         Case(kind_version("dsse", "0.0.1")), lashing=True, reference=False,
         why="lashing reads the entry kind from the SET-signed body, not from the "
             "unsigned kindVersion label"),
-    "message-digest-left-out": Divergence(
-        Case(no_message_digest), lashing=False, reference=True,
-        why="lashing takes what was signed from messageDigest and refuses a bundle "
-            "without one; the bundle format makes it optional (the signature is over "
-            "the artifact's digest either way) and sigstore-python verifies against "
-            "the digest it is given"),
     "message-digest-labelled-sha2-384": Divergence(
         Case(digest_algorithm("SHA2_384")), lashing=False, reference=True,
         why="lashing refuses a messageDigest algorithm other than SHA2_256; "
@@ -544,8 +531,10 @@ def test_known_divergence_from_sigstore_python(name: str, ctlogs: list[Any],
 
 def test_the_data_bundle_without_its_inclusion_proof_is_refused_by_the_reference(
         ctlogs: list[Any], tmp_path: Path) -> None:
-    """Why the published proof is added back: the data copy alone cannot be judged."""
-    data = (DATA / "staging_bundle_v3_alt.txt.sigstore").read_bytes()
+    """Why the published proof is kept: without it the bundle cannot be judged."""
+    doc = published_bundle()
+    del entry_of(doc)["inclusionProof"]
+    data = json.dumps(doc).encode()
     verdict = reference_verdict(data, staging_root(), ARTIFACT, SUBJECT, ISSUER, ctlogs,
                                 tmp_path)
     assert not verdict.passed and "inclusionProof" in verdict.why

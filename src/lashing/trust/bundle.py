@@ -13,13 +13,20 @@ Media types `application/vnd.dev.sigstore.bundle+json;version=0.1`, `0.2` and
                           "kindVersion": {"kind": "hashedrekord", "version": "0.0.1"},
                           "integratedTime": "1700000000",
                           "inclusionPromise": {"signedEntryTimestamp": "<base64>"},
+                          "inclusionProof": {"logIndex": "0", "treeSize": "1",
+                                             "rootHash": "<base64>", "hashes": ["<base64>"],
+                                             "checkpoint": {"envelope": "<signed note>"}},
                           "canonicalizedBody": "<base64 Rekor entry>"}]},
      "messageSignature": {"messageDigest": {"algorithm": "SHA2_256", "digest": "<base64>"},
                           "signature": "<base64>"}                # or
      "dsseEnvelope": {"payload": "<base64>", "payloadType": "application/vnd.in-toto+json",
                       "signatures": [{"sig": "<base64>", "keyid": ""}]}}
 
-Protobuf JSON writes 64-bit integers as strings; both forms are read.
+Protobuf JSON writes 64-bit integers as strings; both forms are read. It
+leaves out fields holding their default value, so an inclusion proof without
+`logIndex` is of leaf 0 and one without `hashes` has an empty audit path.
+`messageDigest` is optional: without it the signature is over the digest of
+the artifact being verified.
 `parse_bundle` only parses: nothing here is trusted yet.
 """
 
@@ -44,6 +51,9 @@ MAX_BUNDLE_BYTES = 1024 * 1024
 MAX_CERTIFICATES = 8
 MAX_TLOG_ENTRIES = 8
 MAX_DSSE_SIGNATURES = 8
+MAX_PROOF_HASHES = 64
+MAX_CHECKPOINT_CHARS = 16 * 1024
+SHA256_SIZE = 32
 
 
 class BundleError(ValueError):
@@ -52,8 +62,8 @@ class BundleError(ValueError):
 
 @dataclass(frozen=True)
 class MessageSignature:
-    algorithm: str  # SHA2_256, SHA2_384, SHA2_512
-    digest: bytes
+    algorithm: str | None  # SHA2_256, SHA2_384, SHA2_512; None without a messageDigest
+    digest: bytes | None
     signature: bytes
 
 
@@ -72,6 +82,17 @@ class Envelope:
 
 
 @dataclass(frozen=True)
+class InclusionProof:
+    """The entry's audit path to a tree head the log signed (its checkpoint)."""
+
+    log_index: int  # the leaf's index in this tree (a log shard), not the entry's
+    tree_size: int
+    root_hash: bytes
+    hashes: tuple[bytes, ...]
+    checkpoint: str  # the signed note, as given
+
+
+@dataclass(frozen=True)
 class TlogEntry:
     log_index: int
     log_id: bytes
@@ -80,6 +101,7 @@ class TlogEntry:
     kind: str
     version: str
     signed_entry_timestamp: bytes | None
+    inclusion_proof: InclusionProof | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +111,13 @@ class Bundle:
     certificates: tuple[x509.Certificate, ...]  # leaf first; empty with a public key hint
     key_hint: str | None
     tlog_entries: tuple[TlogEntry, ...]
+
+    @property
+    def version(self) -> str:
+        """The bundle format version: 0.1, 0.2 or 0.3."""
+        if self.media_type.endswith(".v0.3+json"):
+            return "0.3"
+        return self.media_type.rpartition("version=")[2]
 
 
 def _b64(value: Any, where: str) -> bytes:
@@ -140,9 +169,12 @@ def parse_bundle(data: bytes) -> Bundle:
     content: MessageSignature | Envelope
     if "messageSignature" in doc:
         ms = _object(doc["messageSignature"], "messageSignature")
-        md = _object(ms.get("messageDigest"), "messageSignature.messageDigest")
-        content = MessageSignature(str(md.get("algorithm", "")),
-                                   _b64(md.get("digest"), "messageDigest.digest"),
+        algorithm, digest = None, None
+        if "messageDigest" in ms:
+            md = _object(ms["messageDigest"], "messageSignature.messageDigest")
+            algorithm = str(md.get("algorithm", ""))
+            digest = _b64(md.get("digest"), "messageDigest.digest")
+        content = MessageSignature(algorithm, digest,
                                    _b64(ms.get("signature"), "messageSignature.signature"))
     else:
         env = _object(doc["dsseEnvelope"], "dsseEnvelope")
@@ -203,4 +235,31 @@ def _entry(value: Any, where: str) -> TlogEntry:
         kind=kind if isinstance(kind, str) else "",
         version=version if isinstance(version, str) else "",
         signed_entry_timestamp=signed,
+        inclusion_proof=(_proof(e["inclusionProof"], f"{where}.inclusionProof")
+                         if "inclusionProof" in e else None),
+    )
+
+
+def _hash(value: Any, where: str) -> bytes:
+    raw = _b64(value, where)
+    if len(raw) != SHA256_SIZE:
+        raise BundleError(f"{where}: expected a {SHA256_SIZE}-byte SHA-256 hash")
+    return raw
+
+
+def _proof(value: Any, where: str) -> InclusionProof:
+    p = _object(value, where)
+    hashes = p.get("hashes", [])
+    if not isinstance(hashes, list) or len(hashes) > MAX_PROOF_HASHES:
+        raise BundleError(f"{where}.hashes: expected a list of at most {MAX_PROOF_HASHES}")
+    checkpoint = _object(p.get("checkpoint"), f"{where}.checkpoint").get("envelope")
+    if not isinstance(checkpoint, str) or not 0 < len(checkpoint) <= MAX_CHECKPOINT_CHARS:
+        raise BundleError(f"{where}.checkpoint.envelope: expected a signed note of at most "
+                          f"{MAX_CHECKPOINT_CHARS} characters")
+    return InclusionProof(
+        log_index=_int(p.get("logIndex", 0), f"{where}.logIndex"),
+        tree_size=_int(p.get("treeSize"), f"{where}.treeSize"),
+        root_hash=_hash(p.get("rootHash"), f"{where}.rootHash"),
+        hashes=tuple(_hash(h, f"{where}.hashes[{i}]") for i, h in enumerate(hashes)),
+        checkpoint=checkpoint,
     )

@@ -7,13 +7,19 @@ when, in this order:
 1. its signature verifies: with a policy key (a `publicKey` bundle), or with
    the Fulcio leaf certificate's key (a keyless bundle);
 2. keyless only: a transparency-log entry about this very signature carries a
-   signed entry timestamp that verifies with a Rekor key of the trusted root;
+   signed entry timestamp that verifies with a Rekor key of the trusted root
+   (the SET is what proves the signing time), and an inclusion proof with a
+   checkpoint signed by that log. Bundles of version 0.2 and later must carry
+   the proof (the bundle format requires it); version 0.1 bundles and cosign's
+   `dev.sigstore.cosign/bundle` annotations may rely on the SET alone, as
+   cosign accepts them, but a proof they carry must verify too;
 3. keyless only: at that entry's integratedTime the leaf chains to a Fulcio CA
    of the trusted root and every certificate is valid;
 4. keyless only: the certificate's subject and OIDC issuer match a policy identity;
 5. what was signed is this image: a `messageSignature` whose SHA-256 message
    digest is the manifest digest, or a DSSE in-toto statement with a subject
-   whose `sha256` digest is the manifest digest.
+   whose `sha256` digest is the manifest digest. A `messageSignature` without
+   a `messageDigest` is checked as a signature over the manifest digest.
 
 Key-signed bundles need no transparency log (offline verification with a key
 must work without any Sigstore trust material).
@@ -26,7 +32,7 @@ import binascii
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -48,7 +54,13 @@ from lashing.trust.bundle import (
 from lashing.trust.cosign import CERTIFICATE_ANNOTATION, PublicKey, TrustedKey, verify_with
 from lashing.trust.fulcio import certificate_identity, check_leaf
 from lashing.trust.identity import KeylessIdentity
-from lashing.trust.rekor import check_dsse, check_hashedrekord, check_set, integrated_at
+from lashing.trust.rekor import (
+    check_dsse,
+    check_hashedrekord,
+    check_inclusion,
+    check_set,
+    integrated_at,
+)
 from lashing.trust.signatures import KeylessCheck, SignatureOutcome, SignatureStatus
 from lashing.trust.trusted_root import TrustedRoot
 
@@ -82,7 +94,8 @@ def verify_prehashed(key: PublicKey, signature: bytes, digest: bytes) -> bool:
 
 def _verifies(key: TrustedKey, content: MessageSignature | Envelope) -> bool:
     if isinstance(content, MessageSignature):
-        return verify_prehashed(key.key, content.signature, content.digest)
+        return (content.digest is not None
+                and verify_prehashed(key.key, content.signature, content.digest))
     pae = content.pae()
     return any(verify_with(key, sig, pae) for sig in content.signatures)
 
@@ -90,7 +103,7 @@ def _verifies(key: TrustedKey, content: MessageSignature | Envelope) -> bool:
 def _signed_digests(content: MessageSignature | Envelope) -> tuple[list[str], str | None]:
     """The sha256 digests the verified content names; or why it names none."""
     if isinstance(content, MessageSignature):
-        return [f"sha256:{content.digest.hex()}"], None
+        return ([f"sha256:{content.digest.hex()}"] if content.digest is not None else []), None
     if content.payload_type != INTOTO_PAYLOAD_TYPE:
         return [], f"DSSE payload type {content.payload_type[:100]!r} is not {INTOTO_PAYLOAD_TYPE}"
     try:
@@ -119,9 +132,17 @@ def evaluate_bundle(data: bytes, digest: str, verifier: Verifier, *,
     except BundleError as exc:
         return out(SignatureStatus.MALFORMED, f"Sigstore bundle: {exc}")
     content = bundle.content
+    if isinstance(content, MessageSignature) and content.digest is None:
+        expected = _sha256(digest)
+        if expected is None:
+            return out(SignatureStatus.DIGEST_MISMATCH, f"a Sigstore bundle without a "
+                       f"messageDigest, and {digest[:80]} is not a sha256 digest to check "
+                       "it against")
+        content = replace(content, algorithm="SHA2_256", digest=expected)
+        bundle = replace(bundle, content=content)
     if isinstance(content, MessageSignature) and content.algorithm != "SHA2_256":
         return out(SignatureStatus.MALFORMED,
-                   f"message digest algorithm {content.algorithm[:40]!r} is not SHA2_256")
+                   f"message digest algorithm {str(content.algorithm)[:40]!r} is not SHA2_256")
     if bundle.certificates:
         status, detail, signer = _keyless(bundle, verifier)
     else:
@@ -138,6 +159,17 @@ def evaluate_bundle(data: bytes, digest: str, verifier: Verifier, *,
     kind = "message signature" if isinstance(content, MessageSignature) else "in-toto statement"
     return out(SignatureStatus.VERIFIED, f"Sigstore bundle ({kind}) over {digest}: {detail}",
                signer)
+
+
+def _sha256(digest: str) -> bytes | None:
+    """The bytes of a `sha256:<hex>` digest; None for any other form."""
+    algorithm, _, hexpart = digest.partition(":")
+    if algorithm != "sha256" or len(hexpart) != 64 or not hexpart.isalnum():
+        return None
+    try:
+        return bytes.fromhex(hexpart)
+    except ValueError:
+        return None
 
 
 def _keyed(bundle: Bundle, keys: Sequence[TrustedKey]
@@ -157,19 +189,23 @@ def _keyless(bundle: Bundle, verifier: Verifier) -> tuple[SignatureStatus, str, 
 
     def binds(entry: TlogEntry, leaf: x509.Certificate) -> str | None:
         if isinstance(content, MessageSignature):
-            return check_hashedrekord(entry, content.signature, content.digest.hex(), leaf)
+            return check_hashedrekord(entry, content.signature, (content.digest or b"").hex(),
+                                      leaf)
         return check_dsse(entry, content.payload, content.signatures, leaf)
 
     return check_keyless(bundle.certificates[0], verifier,
-                         lambda key: _verifies(key, content), binds, bundle.tlog_entries)
+                         lambda key: _verifies(key, content), binds, bundle.tlog_entries,
+                         proof_required=bundle.version != "0.1")
 
 
 def check_keyless(leaf: x509.Certificate, verifier: Verifier,
                   verifies: Callable[[TrustedKey], bool],
                   binds: Callable[[TlogEntry, x509.Certificate], str | None],
-                  entries: Sequence[TlogEntry]) -> tuple[SignatureStatus, str, str | None]:
+                  entries: Sequence[TlogEntry], *,
+                  proof_required: bool) -> tuple[SignatureStatus, str, str | None]:
     """Steps 1 to 4 for a signature made with `leaf`'s key: `verifies` checks the
-    signature with a key, `binds` whether a log entry is about this signature."""
+    signature with a key, `binds` whether a log entry is about this signature;
+    `proof_required` whether a log entry without an inclusion proof is refused."""
     if not verifier.identities or verifier.root is None:
         return (SignatureStatus.INVALID, "a keyless (certificate) signature, but the "
                 "policy names no keyless identity", None)
@@ -186,7 +222,7 @@ def check_keyless(leaf: x509.Certificate, verifier: Verifier,
     if not verifies(TrustedKey(who, public)):
         return (SignatureStatus.INVALID,
                 f"the signature does not verify with its certificate ({who})", None)
-    logged, problem = _logged(entries, leaf, binds, verifier.root)
+    logged, problem = _logged(entries, leaf, binds, verifier.root, proof_required)
     if logged is None:
         return SignatureStatus.TLOG_INVALID, problem, None
     chain_problem = check_leaf(leaf, verifier.root, logged)
@@ -202,14 +238,19 @@ def check_keyless(leaf: x509.Certificate, verifier: Verifier,
 
 def _logged(entries: Sequence[TlogEntry], leaf: x509.Certificate,
             binds: Callable[[TlogEntry, x509.Certificate], str | None],
-            root: TrustedRoot) -> tuple[datetime | None, str]:
+            root: TrustedRoot, proof_required: bool) -> tuple[datetime | None, str]:
     """(integrated time, "") of the first entry about this signature whose SET
-    verifies; (None, why not) when there is none."""
+    and inclusion proof verify; (None, why not) when there is none."""
     if not entries:
         return None, "the keyless signature has no transparency log entry"
     problems = []
     for entry in entries:
         problem = binds(entry, leaf) or check_set(entry, root)
+        if problem is None and entry.inclusion_proof is None and proof_required:
+            problem = (f"Rekor entry {entry.log_index} has no inclusion proof, which a "
+                       "Sigstore bundle of version 0.2 or later must carry")
+        elif problem is None and entry.inclusion_proof is not None:
+            problem = check_inclusion(entry, root)
         if problem is None:
             return integrated_at(entry), ""
         problems.append(problem)
@@ -245,7 +286,7 @@ def keyless_layer_check(verifier: Verifier) -> KeylessCheck | None:
         return check_keyless(
             leaf, verifier, lambda key: verify_with(key, signature, payload),
             lambda entry, cert: check_hashedrekord(entry, signature, digest_hex, cert),
-            entries)
+            entries, proof_required=False)
 
     return check
 
