@@ -5,6 +5,7 @@ Never prints, never exits: the CLI renders the Report it returns.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -24,6 +25,7 @@ from lashing.manifests.scan import (
 from lashing.manifests.yaml import YamlLimits
 from lashing.model import (
     Check,
+    CheckStatus,
     DatabaseInfo,
     Finding,
     Issue,
@@ -234,6 +236,7 @@ def _scan_directory(target: ResolvedTarget, options: ScanOptions) -> Report:
             # compose files another project includes are judged as part of it, not again alone
             included: set[str] = set()
             per_file: list[tuple[str, Result]] = []
+            files = _Found()  # the rules' checks per file, summed up per rule below
             for entry in tree.kept():
                 if entry.kind is not FileKind.FILE:
                     continue
@@ -247,7 +250,7 @@ def _scan_directory(target: ResolvedTarget, options: ScanOptions) -> Report:
                 if not misconfig:
                     continue
                 if dockerfile(entry.path):
-                    _dockerfile(host_path, tree.read(entry.path), options, found)
+                    _dockerfile(host_path, tree.read(entry.path), options, files)
                 elif manifest(entry.path):
                     per_file.append((host_path, scan_manifest_file(
                         host_path, tree.read(entry.path), options.rules, options.skip_rules,
@@ -255,12 +258,41 @@ def _scan_directory(target: ResolvedTarget, options: ScanOptions) -> Report:
             for host_path, (findings, checks, issues) in per_file:
                 if str(Path(host_path).resolve()) in included:
                     continue
-                found.findings.extend(findings)
-                found.checks.extend(checks)
-                found.issues.extend(issues)
+                files.findings.extend(findings)
+                files.checks.extend(checks)
+                files.issues.extend(issues)
+            found.findings.extend(files.findings)
+            found.issues.extend(files.issues)
+            found.checks.extend(per_rule_checks(files.checks, target.text))
     t = Target(name=target.text, kind=TargetKind.FILESYSTEM, os=found.os,
                packages=found.packages)
     return _report(t, found)
+
+
+_CHECK_ORDER = (CheckStatus.FAIL, CheckStatus.PASS, CheckStatus.NOT_CHECKED,
+                CheckStatus.NOT_APPLICABLE)
+
+
+def per_rule_checks(checks: list[Check], target: str) -> list[Check]:
+    """A directory's Dockerfiles and manifests as one check per rule: failed when
+    any file fails, else passed when any passes; the reason counts the files by
+    status (and keeps the first reason a file was not checked). A directory of
+    5,000 manifests gives a few hundred checks, not 400,000."""
+    counts: dict[str, Counter[CheckStatus]] = {}
+    unchecked: dict[str, str] = {}
+    for c in checks:
+        counts.setdefault(c.rule_id, Counter())[c.status] += 1
+        if c.status is CheckStatus.NOT_CHECKED and c.reason:
+            unchecked.setdefault(c.rule_id, f"{c.target}: {c.reason}")
+    out = []
+    for rule_id, by_status in counts.items():
+        status = next(s for s in _CHECK_ORDER if by_status[s])
+        reason = ", ".join(f"{by_status[s]} file(s) {s.value}" for s in _CHECK_ORDER
+                           if by_status[s])
+        if rule_id in unchecked:
+            reason += f" (first not checked: {unchecked[rule_id]})"
+        out.append(Check(rule_id, target, status, reason))
+    return out
 
 
 def _scan_dockerfile(target: ResolvedTarget, options: ScanOptions) -> Report:
