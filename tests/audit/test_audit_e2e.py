@@ -227,6 +227,19 @@ def test_stored_only_when_asked(estate: Estate, tmp_path: Path) -> None:
     assert r.json()["audit"]["store"]["spec"] == str(tmp_path / "configured.db")
 
 
+def test_corrupt_store_is_said_in_the_report_and_the_exit(estate: Estate,
+                                                          tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_text("not a database\n")
+    r = audit(estate, "--format", "json", "--store", str(corrupt))
+    assert r.code == 2 and "not a lashing results store" in r.err
+    stored = r.json()["audit"]["store"]
+    jsonschema.validate(r.json(), REPORT_SCHEMA)
+    assert stored["run"] is None and "not a lashing results store" in stored["error"]
+    table = audit(estate, "--store", str(corrupt))
+    assert "NOT stored in" in table.out
+
+
 def test_policy_and_ignore_sections_apply_to_the_whole_audit(estate: Estate) -> None:
     config = FULL + """
 [policy]

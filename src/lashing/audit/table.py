@@ -81,8 +81,11 @@ def render(doc: Mapping[str, Any]) -> str:
         lines += ["", f"issues: {len(doc['issues'])} (what could not be covered)"]
         lines += [f"  {i['stage']}/{i['plugin']}: {_short(i['message'], MESSAGE_WIDTH)}"
                   for i in doc["issues"][:20]]
-    if audit.get("store"):
-        lines += ["", f"stored as run {audit['store']['run']} in {audit['store']['spec']}"]
+    store = audit.get("store")
+    if store and store.get("error"):
+        lines += ["", f"NOT stored in {store['spec']}: {store['error']}"]
+    elif store:
+        lines += ["", f"stored as run {store['run']} in {store['spec']}"]
     return "\n".join(lines) + "\n"
 
 

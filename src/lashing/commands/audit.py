@@ -241,8 +241,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if spec and result.audited:
         try:
             _store(doc, spec)
-        except LashingError as exc:  # the report is still written; the exit says it
+        except LashingError as exc:  # the report is still written, saying so; the exit too
+            from lashing.store import display_spec
+
             store_error = exc
+            doc["audit"]["store"] = {"spec": display_spec(spec), "run": None,
+                                     "error": exc.message}
     write_output(render(doc, result, fmt), args.output, ctx.stdout)
     for item in result.items:
         if item.error:

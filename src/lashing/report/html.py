@@ -390,6 +390,8 @@ def _header(doc: Mapping[str, Any], rows: Sequence[SurfaceRow]) -> str:
         store = audit.get("store")
         if isinstance(store, Mapping) and store.get("run") is not None:
             facts.append(f"stored as run {e(store['run'])}")
+        elif isinstance(store, Mapping) and store.get("error"):
+            facts.append(f"NOT stored: {e(store['error'])}")
     facts.append(f"{len(doc.get('targets', []))} target(s)")
     failed = len(failed_items(doc))
     if failed:

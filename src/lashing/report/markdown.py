@@ -217,6 +217,8 @@ def _headline(doc: Mapping[str, Any], rows: Sequence[SurfaceRow]) -> list[str]:
         store = audit.get("store")
         if isinstance(store, Mapping) and store.get("run") is not None:
             facts.append(f"stored as run {text(store['run'])}")
+        elif isinstance(store, Mapping) and store.get("error"):
+            facts.append(f"**not stored**: {text(store['error'])}")
     all_findings = findings(doc)
     live = sum(1 for f in all_findings if is_live(f))
     facts.append(f"{live} finding(s)")
