@@ -10,9 +10,9 @@ from lashing.manifests.compose import ComposeProject, load_compose_text
 from lashing.model import Check, Finding
 from lashing.network import NetworkModel
 from lashing.rules.framework import Example, Family, Rule, evaluate
-from lashing.rules.network import compose, kubernetes
+from lashing.rules.network import compose, k8s_policies, k8s_subject, kubernetes
 from lashing.rules.network.compose import ComposeNetworkSubject
-from lashing.rules.network.kubernetes import KubernetesNetworkSubject
+from lashing.rules.network.k8s_subject import KubernetesNetworkSubject
 
 __all__ = ["COMPOSE_FAMILY", "COMPOSE_RULES", "FAMILIES", "KUBERNETES_FAMILY",
            "KUBERNETES_RULES", "ComposeNetworkSubject", "KubernetesNetworkSubject",
@@ -21,7 +21,7 @@ __all__ = ["COMPOSE_FAMILY", "COMPOSE_RULES", "FAMILIES", "KUBERNETES_FAMILY",
 COMPOSE_RULES: tuple[Rule[ComposeNetworkSubject], ...] = tuple(
     sorted(compose.RULES, key=lambda r: r.id))
 KUBERNETES_RULES: tuple[Rule[KubernetesNetworkSubject], ...] = tuple(
-    sorted(kubernetes.RULES, key=lambda r: r.id))
+    sorted((*kubernetes.RULES, *k8s_policies.RULES), key=lambda r: r.id))
 
 
 def load_compose_example(example: Example) -> ComposeNetworkSubject:
@@ -34,8 +34,8 @@ def load_compose_example(example: Example) -> ComposeNetworkSubject:
 
 
 KUBERNETES_FAMILY = Family(name="network-kubernetes", prefix="LSH-NET", rules=KUBERNETES_RULES,
-                           load_example=kubernetes.load_example,
-                           modules=(kubernetes.__name__,))
+                           load_example=k8s_subject.load_example,
+                           modules=(kubernetes.__name__, k8s_policies.__name__))
 COMPOSE_FAMILY = Family(name="network-compose", prefix="LSH-NET", rules=COMPOSE_RULES,
                         load_example=load_compose_example, modules=(compose.__name__,))
 FAMILIES = (KUBERNETES_FAMILY, COMPOSE_FAMILY)
@@ -45,7 +45,7 @@ def scan_kubernetes_network(model: NetworkModel, target: str,
                             skip: Collection[str] = frozenset(),
                             ) -> tuple[list[Finding], list[Check]]:
     """Run the Kubernetes network rules over one model (every object read, one cluster)."""
-    return evaluate(KUBERNETES_RULES, kubernetes.subject_of(model), target, target, skip)
+    return evaluate(KUBERNETES_RULES, k8s_subject.subject_of(model), target, target, skip)
 
 
 def scan_compose_network(project: ComposeProject, skip: Collection[str] = frozenset(),

@@ -22,21 +22,13 @@ from lashing.network.compose import (
 )
 from lashing.rules import refs
 from lashing.rules.framework import Example, NotApplicable, Violation, rule
+from lashing.rules.network.services import DATASTORE_IMAGES, DATASTORE_PORTS
 
 SPEC = "https://docs.docker.com/reference/compose-file/"
 NETWORKS_SPEC = SPEC + "networks/"
 SEPARATION = ("4.3.3",)
 EGRESS = ("4.4.2",)
-# Datastores by the port they serve on and by image repository name.
-DATASTORE_PORTS: dict[int, str] = {
-    3306: "MySQL", 5432: "PostgreSQL", 6379: "Redis", 27017: "MongoDB", 9200: "Elasticsearch",
-    9300: "Elasticsearch", 11211: "memcached", 5984: "CouchDB", 1433: "SQL Server",
-    1521: "Oracle", 9042: "Cassandra", 2379: "etcd", 8086: "InfluxDB", 7687: "Neo4j",
-    26257: "CockroachDB"}
-DATASTORE_IMAGES = re.compile(
-    r"(^|[/_-])(postgres(ql)?|postgis|mysql|mariadb|percona|redis|valkey|keydb|mongo(db)?|"
-    r"elasticsearch|opensearch|memcached|couchdb|mssql|mssql-server|cassandra|scylla|etcd|"
-    r"influxdb|neo4j|cockroach|clickhouse(-server)?|timescaledb)$")
+
 
 
 @dataclass(frozen=True)
