@@ -36,27 +36,24 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Collection, Hashable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lashing.manifests.compose_env import InterpolationError, interpolate, read_env_file
+from lashing.manifests.compose_merge import drop_resets, merge
 from lashing.manifests.yaml import YamlError, YamlLimits, YamlProblem, YMap, YSeq, load_all
 
 __all__ = ["ComposeProject", "Service", "interpolate", "load_compose", "load_compose_text",
            "looks_like_compose", "read_env_file"]
 
-REPLACED = frozenset({"command", "entrypoint", "test", "env_file", "user", "image"})
 COMPOSE_KEYS = frozenset({"services", "version", "networks", "volumes", "secrets", "configs",
                           "include", "name"})
 SERVICE_KEYS = frozenset({"image", "build", "ports", "volumes", "environment", "command",
                           "depends_on", "networks", "restart", "privileged", "cap_add",
                           "container_name", "expose", "deploy", "healthcheck", "entrypoint",
                           "env_file", "labels", "user", "extends", "network_mode", "profiles"})
-# Attributes that are a string or a list of strings: merged as lists.
-STRING_OR_LIST = frozenset({"dns", "dns_search", "dns_opt", "tmpfs"})
-# Attributes whose list form is a list of names and whose mapping form is keyed by name.
-NAMES_OR_MAP = frozenset({"depends_on", "networks"})
 MAX_INCLUDE_DEPTH = 10
 MAX_INCLUDED_FILES = 200
 _REMOTE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|git@)")
@@ -114,77 +111,6 @@ def looks_like_compose(doc: Any) -> bool:
                for s in services.values())
 
 
-# ---- interpolation -------------------------------------------------------------------
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-class InterpolationError(ValueError):
-    pass
-
-
-def interpolate(text: str, env: Mapping[str, str]) -> str:
-    """Compose's `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?err}`,
-    `${VAR?err}`, `${VAR:+alt}`, `${VAR+alt}` and `$$`; nested defaults work.
-    Unset variables without a default become "" (as compose does, with a warning)."""
-    out, _ = _interp(text, 0, env, nested=False)
-    return out
-
-
-def _interp(text: str, pos: int, env: Mapping[str, str], nested: bool) -> tuple[str, int]:
-    out: list[str] = []
-    while pos < len(text):
-        c = text[pos]
-        if nested and c == "}":
-            return "".join(out), pos
-        if c != "$":
-            out.append(c)
-            pos += 1
-            continue
-        nxt = text[pos + 1: pos + 2]
-        if nxt == "$":
-            out.append("$")
-            pos += 2
-        elif nxt == "{":
-            value, pos = _braced(text, pos + 2, env)
-            out.append(value)
-        else:
-            m = _NAME.match(text, pos + 1)
-            if m is None:
-                raise InterpolationError(f"invalid interpolation format in {text!r} "
-                                         "(use $$ for a literal $)")
-            out.append(env.get(m.group(), ""))
-            pos = m.end()
-    if nested:
-        raise InterpolationError(f"unterminated ${{ in {text!r}")
-    return "".join(out), pos
-
-
-def _braced(text: str, pos: int, env: Mapping[str, str]) -> tuple[str, int]:
-    m = _NAME.match(text, pos)
-    if m is None:
-        raise InterpolationError(f"invalid interpolation format in {text!r}")
-    var = m.group()
-    pos = m.end()
-    if text[pos: pos + 1] == "}":
-        return env.get(var, ""), pos + 1
-    for op in (":-", ":?", ":+", "-", "?", "+"):
-        if text.startswith(op, pos):
-            arg, end = _interp(text, pos + len(op), env, nested=True)
-            value = env.get(var)
-            empty_unset = op.startswith(":")
-            unset = value is None or (empty_unset and value == "")
-            base = op[-1]
-            if base == "-":
-                return (arg if unset else str(value)), end + 1
-            if base == "+":
-                return ("" if unset else arg), end + 1
-            if unset:
-                raise InterpolationError(f"required variable {var} is missing a value"
-                                         + (f": {arg}" if arg else ""))
-            return str(value), end + 1
-    raise InterpolationError(f"invalid interpolation format in {text!r}")
-
 
 def _interpolate_tree(value: Any, env: Mapping[str, str], name: str,
                       project: ComposeProject) -> None:
@@ -222,206 +148,6 @@ def _safe(text: str, env: Mapping[str, str], name: str, line: int,
         project.interpolated.add((name, line))
     return value
 
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines of a `.env` file (comments, `export `, quotes)."""
-    env: dict[str, str] = {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return env
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        key = key.strip().removeprefix("export ").strip()
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        if _NAME.fullmatch(key):
-            env[key] = value
-    return env
-
-
-# ---- merging -------------------------------------------------------------------------
-
-
-def _merge(base: Any, over: Any, key: str = "") -> Any:
-    if isinstance(base, YMap) and isinstance(over, YMap):
-        merged = YMap(base.line, base.source)
-        merged.update(base)
-        merged.key_lines.update(base.key_lines)
-        merged.key_sources.update(base.key_sources)
-        merged.key_tags.update(base.key_tags)
-        for k, v in over.items():
-            tag = over.key_tags.get(k)
-            merged.key_tags.pop(k, None)
-            if tag == "!reset":  # the value is removed, whatever it was
-                merged.pop(k, None)
-                merged.key_lines.pop(k, None)
-                merged.key_sources.pop(k, None)
-                continue
-            merged[k] = _merge(base[k], v, str(k)) if k in base and tag is None else v
-            merged.key_lines[k] = over.line_of(k)
-            merged.key_sources[k] = over.source_of(k)
-        return merged
-    if key in STRING_OR_LIST and isinstance(base, str | YSeq) and isinstance(over, str | YSeq) \
-            and not (isinstance(base, YSeq) and isinstance(over, YSeq)):
-        return _merge(_as_seq(base), _as_seq(over), key)
-    if key in NAMES_OR_MAP and isinstance(base, YMap | YSeq) and isinstance(over, YMap | YSeq) \
-            and type(base) is not type(over):
-        return _merge(_names_map(base), _names_map(over), key)
-    if isinstance(base, YSeq) and isinstance(over, YSeq) and key not in REPLACED:
-        if key in ("environment", "labels"):  # list form: KEY=VALUE, later wins
-            return _merge(_as_map(base), _as_map(over), key)
-        if key in _UNIQUE:
-            return _merge_unique(base, over, _UNIQUE[key])
-        merged_seq = YSeq(base.line, base.source)
-        merged_seq.extend(base)
-        merged_seq.item_lines.extend(base.item_lines)
-        for i, v in enumerate(over):
-            if v not in merged_seq:
-                merged_seq.append(v)
-                merged_seq.item_lines.append(over.line_at(i))
-        return merged_seq
-    if key in ("environment", "labels") and isinstance(base, YMap | YSeq) and isinstance(
-            over, YMap | YSeq):
-        return _merge(_as_map(base), _as_map(over), key)
-    return over
-
-
-def _as_seq(value: str | YSeq) -> YSeq:
-    if isinstance(value, YSeq):
-        return value
-    out = YSeq()
-    out.append(value)
-    return out
-
-
-def _names_map(value: YMap | YSeq) -> YMap:
-    """`[a, b]` as `{a: null, b: null}` (the list form of `depends_on` / `networks`)."""
-    if isinstance(value, YMap):
-        return value
-    out = YMap(value.line, value.source)
-    for i, item in enumerate(value):
-        if isinstance(item, str):
-            out[item] = None
-            out.key_lines[item] = value.line_at(i)
-    return out
-
-
-def _merge_unique(base: YSeq, over: YSeq, unique: Any) -> YSeq:
-    """Append `over`'s entries; an entry whose unique key an earlier one has replaces
-    (a string) or is merged into (a mapping) that entry."""
-    merged = YSeq(base.line, base.source)
-    index: dict[Hashable, int] = {}
-    for items in (base, over):
-        for i, v in enumerate(items):
-            k = unique(v)
-            if k is None:  # not understood: kept unless repeated verbatim
-                if v in merged:
-                    continue
-            elif k in index:
-                j = index[k]
-                old = merged[j]
-                merged[j] = _merge(old, v) if isinstance(old, YMap) and isinstance(v, YMap) else v
-                merged.item_lines[j] = items.line_at(i)
-                continue
-            else:
-                index[k] = len(merged)
-            merged.append(v)
-            merged.item_lines.append(items.line_at(i))
-    return merged
-
-
-def _port_key(value: Any) -> Hashable | None:
-    """Compose's unique key of a port: (host ip, target, published, protocol)."""
-    if isinstance(value, dict):
-        if value.get("target") is None:
-            return None
-        return (str(value.get("host_ip") or ""), str(value["target"]),
-                str(value.get("published") or ""), str(value.get("protocol") or "tcp").lower())
-    if not isinstance(value, str | int) or isinstance(value, bool):
-        return None
-    text, _, proto = str(value).partition("/")
-    ip = ""
-    if text.startswith("["):  # [v6]:published:target
-        ip, _, text = text[1:].partition("]")
-        text = text.removeprefix(":")
-    parts = text.split(":")
-    if len(parts) > 2:
-        ip, parts = ":".join(parts[:-2]), parts[-2:]
-    published, target = (parts[0], parts[1]) if len(parts) == 2 else ("", parts[0])
-    return ip, target, published, (proto or "tcp").lower()
-
-
-def _volume_key(value: Any) -> Hashable | None:
-    """A mount's unique key: its target path."""
-    if isinstance(value, dict):
-        target = value.get("target")
-        return str(target) if target is not None else None
-    if not isinstance(value, str):
-        return None
-    parts = value.split(":")
-    return parts[1] if len(parts) > 1 else parts[0]
-
-
-def _file_key(default_dir: str) -> Any:
-    """A secret's or config's unique key: its target path (by default under `default_dir`)."""
-    def key(value: Any) -> Hashable | None:
-        name = (value.get("target") or value.get("source")) if isinstance(value, dict) else value
-        if not isinstance(name, str) or not name:
-            return None
-        return name if name.startswith("/") else f"{default_dir}/{name}"
-    return key
-
-
-def _expose_key(value: Any) -> Hashable | None:
-    """An exposed port, `3306` and `"3306/tcp"` alike."""
-    if not isinstance(value, str | int) or isinstance(value, bool):
-        return None
-    port, _, proto = str(value).partition("/")
-    return port, (proto or "tcp").lower()
-
-
-_UNIQUE: dict[str, Any] = {"ports": _port_key, "volumes": _volume_key,
-                           "secrets": _file_key("/run/secrets"), "configs": _file_key(""),
-                           "expose": _expose_key}
-
-
-def _drop_resets(value: Any, deep: bool = True) -> Any:
-    """Remove values tagged `!reset` that no merge consumed (set in the first file)."""
-    stack = [value]
-    seen: set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, YMap):
-            for k, tag in list(node.key_tags.items()):
-                if tag == "!reset":
-                    node.pop(k, None)
-                    del node.key_tags[k]
-            if deep:
-                stack.extend(v for v in node.values() if isinstance(v, YMap | YSeq))
-        elif isinstance(node, YSeq):
-            stack.extend(v for v in node if isinstance(v, YMap | YSeq))
-    return value
-
-
-def _as_map(value: YMap | YSeq) -> YMap:
-    if isinstance(value, YMap):
-        return value
-    out = YMap(value.line, value.source)
-    for i, item in enumerate(value):
-        k, _, v = str(item).partition("=")
-        out[k] = v if "=" in str(item) else None
-        out.key_lines[k] = value.line_at(i)
-    return out
 
 
 def _read(path: Path, limits: YamlLimits, project: ComposeProject) -> YMap | None:
@@ -523,10 +249,10 @@ def _assemble(project: ComposeProject, docs: list[tuple[str, YMap | None, Path |
         if isinstance(services, YMap):
             for s in services:
                 declared.setdefault(str(s), (name, services.line_of(s)))
-        merged = doc if merged is None else _merge(merged, doc)
+        merged = doc if merged is None else merge(merged, doc)
     if merged is None:
         return project
-    services = _drop_resets(_drop_resets(merged, deep=False).get("services"), deep=False)
+    services = drop_resets(drop_resets(merged, deep=False).get("services"), deep=False)
     base_dir = docs[0][2]
     if isinstance(services, YMap):
         for sname in list(services):
@@ -538,13 +264,13 @@ def _assemble(project: ComposeProject, docs: list[tuple[str, YMap | None, Path |
                                                 services.line_of(sname),
                                                 f"service {sname} is not a mapping"))
                 continue
-            value = _drop_resets(_extends(value, services, base_dir, env, limits, project, 0))
+            value = drop_resets(_extends(value, services, base_dir, env, limits, project, 0))
             path, line = declared.get(str(sname), (value.source, services.line_of(sname)))
             project.services[str(sname)] = Service(str(sname), value, path, line)
     for key in ("networks", "volumes", "secrets", "configs"):
         section = merged.get(key)
         if isinstance(section, YMap):
-            setattr(project, key, _drop_resets(section))
+            setattr(project, key, drop_resets(section))
     _include(project, docs, env, limits, state)
     return project
 
@@ -593,7 +319,7 @@ def _extends(service: YMap, services: YMap, base_dir: Path | None, env: Mapping[
             own.key_sources[k] = service.source_of(k)
             if k in service.key_tags:
                 own.key_tags[k] = service.key_tags[k]
-    merged = _merge(parent, own)
+    merged = merge(parent, own)
     for k in parent:
         if k not in own:
             merged.key_sources[k] = parent.source_of(k)
