@@ -12,9 +12,9 @@ from lashing.network.compose import (
     ComposeModel,
     build_compose_model,
     compose_connections,
-    explain_compose,
     parse_port,
 )
+from lashing.network.compose_explain import explain_compose
 from lashing.network.ports import ALL_PORTS, PROTOCOLS
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "compose-awesome"

@@ -42,11 +42,10 @@ from lashing.network import connections as k8s_connections
 from lashing.network import diff as net_diff
 from lashing.network import explain as k8s_explain
 from lashing.network.compose import (
-    ComposeExplanation,
     build_compose_model,
     compose_connections,
-    explain_compose,
 )
+from lashing.network.compose_explain import ComposeExplanation, explain_compose
 from lashing.network.ports import PROTOCOLS
 from lashing.network.render import csv as csv_render
 from lashing.network.render import dot as dot_render

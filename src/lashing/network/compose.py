@@ -39,9 +39,8 @@ from lashing.manifests.yaml import YMap, YSeq
 from lashing.model import Connection, Endpoint, EndpointKind, Issue, Location
 from lashing.network.ports import ALL_PORTS, PROTOCOLS, Range, merge
 
-__all__ = ["ComposeExplanation", "ComposeModel", "ComposeNetwork", "ComposeService",
-           "PortMapping", "build_compose_model", "compose_connections", "explain_compose",
-           "parse_port"]
+__all__ = ["ComposeModel", "ComposeNetwork", "ComposeService", "PortMapping",
+           "build_compose_model", "compose_connections", "lan_sources", "parse_port"]
 
 PROTOCOL_NAMES = {"tcp": "TCP", "udp": "UDP", "sctp": "SCTP"}
 DEFAULT_BRIDGE = "bridge"  # Docker's own default bridge (docker0), shared by every project
@@ -382,7 +381,7 @@ def _outside(m: PortMapping) -> Endpoint | None:
     return INTERNET_V6 if m.host_ip == "::" else INTERNET_V4
 
 
-def _lan_sources(model: ComposeModel, s: ComposeService) -> set[Endpoint]:
+def lan_sources(model: ComposeModel, s: ComposeService) -> set[Endpoint]:
     """Who reaches `s` directly on a macvlan/ipvlan network: its declared subnets (the
     LAN it is attached to), or any address when none is declared."""
     found: set[Endpoint] = set()
@@ -408,7 +407,7 @@ def _edges(model: ComposeModel) -> Iterator[tuple[Endpoint, Endpoint, str, Range
         if model.egress(a):
             for proto in PROTOCOLS:
                 yield a.endpoint, INTERNET_V4, proto, ALL_PORTS[0]
-        for lan in _lan_sources(model, a):
+        for lan in lan_sources(model, a):
             for proto in PROTOCOLS:
                 yield lan, a.endpoint, proto, ALL_PORTS[0]
         if a.mode == "host":
@@ -432,112 +431,3 @@ def compose_connections(model: ComposeModel) -> list[Connection]:
         ports.setdefault((src, dst, proto), []).append(rng)
     return [Connection(src, dst, proto, merge(r))
             for (src, dst, proto), r in sorted(ports.items())]
-
-
-# ---- explanation --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ComposeExplanation:
-    source: str
-    destination: str
-    port: int | None
-    protocol: str
-    allowed: bool
-    lines: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "destination": self.destination, "port": self.port,
-                "protocol": self.protocol, "allowed": self.allowed, "reasons": list(self.lines)}
-
-
-def _endpoint_name(model: ComposeModel, text: str) -> ComposeService | str | None:
-    low = text.lower()
-    if low in ("host", "external", "internet"):
-        return "external" if low == "internet" else low
-    name = text.rsplit("/", 1)[-1]
-    prefix = text.rsplit("/", 1)[0] if "/" in text else None
-    if prefix is not None and prefix.split("/")[-1] != model.project:
-        return None
-    return model.service(name)
-
-
-def explain_compose(model: ComposeModel, source: str, destination: str, port: int | None,
-                    protocol: str = "TCP") -> ComposeExplanation | None:
-    """Why `source` can or cannot reach `destination` (services named `svc` or
-    `project/svc`; also `host`, `external`); None when a name is not in this project."""
-    src = _endpoint_name(model, source)
-    dst = _endpoint_name(model, destination)
-    if src is None or dst is None or (not isinstance(dst, ComposeService) and not isinstance(
-            src, ComposeService)):
-        return None
-    proto = protocol.upper()
-    allowed, lines = _explain(model, src, dst, port, proto)
-    what = f"{proto} {port}" if port is not None else f"{proto} (any port)"
-    lines = [f"{_label(model, src)} -> {_label(model, dst)} on {what}", *lines,
-             f"Result: {'ALLOWED' if allowed else 'DENIED'}"]
-    return ComposeExplanation(source, destination, port, proto, allowed, tuple(lines))
-
-
-def _label(model: ComposeModel, party: ComposeService | str) -> str:
-    return f"service {model.project}/{party.name}" if isinstance(party, ComposeService) \
-        else party
-
-
-def _explain(model: ComposeModel, src: ComposeService | str, dst: ComposeService | str,
-             port: int | None, proto: str) -> tuple[bool, list[str]]:
-    what = f"{proto} port {port}" if port is not None else f"{proto} (any port)"
-    if isinstance(dst, str):  # a service to the host or the internet
-        assert isinstance(src, ComposeService)
-        if dst == "host":
-            return False, [f"{src.name} is a container; lashing does not model connections "
-                           "from containers to the host's own services"]
-        if model.egress(src):
-            nets = ", ".join(src.networks) or src.mode
-            return True, [f"{src.name} is on {nets}, not internal: it can open connections "
-                          f"to the internet ({what})"]
-        why = ("network_mode: none" if src.mode == "none" else
-               "every network it is on is internal: " + ", ".join(src.networks))
-        return False, [f"{src.name} has no route out: {why}"]
-    if isinstance(src, str):
-        return _explain_inbound(model, src, dst, port, proto)
-    if src is dst:
-        return True, [f"{src.name} reaches itself over loopback"]
-    if src.namespace_of == dst.name or dst.namespace_of == src.name:
-        return True, [f"{src.name} and {dst.name} share one network namespace "
-                      "(network_mode: service:...): every port over loopback"]
-    shared = model.shared(src, dst)
-    if shared:
-        nets = ", ".join(f"{n} ({model.networks[n].name})" for n in shared)
-        return True, [f"{src.name} and {dst.name} are both on {nets}",
-                      f"a bridge network does not filter ports: {what} is reachable"]
-    return False, [f"{src.name} is on {', '.join(src.networks) or src.mode}; {dst.name} is on "
-                   f"{', '.join(dst.networks) or dst.mode}: no network in common"]
-
-
-def _explain_inbound(model: ComposeModel, src: str, dst: ComposeService, port: int | None,
-                     proto: str) -> tuple[bool, list[str]]:
-    lan = sorted(e.cidr or "" for e in _lan_sources(model, dst))
-    if lan and src == "external":
-        return True, [f"{dst.name} is on a macvlan/ipvlan network: it has its own address on "
-                      f"{', '.join(lan)} and every port is reachable from there"]
-    if dst.mode == "host":
-        if src == "host":
-            return True, [f"{dst.name} uses network_mode: host: it listens on the host itself"]
-        ok = port is None or any(lo <= port <= hi and p == proto for lo, hi, p in dst.declared)
-        return ok, [f"{dst.name} uses network_mode: host: its ports are the host's ports; "
-                    + ("it declares this port" if ok else "it declares no such port")
-                    + " (the host firewall decides)"]
-    if not model.publishes(dst):
-        why = ("its networks are all internal: Docker maps no ports" if dst.published
-               else "it publishes no ports")
-        return False, [f"{dst.name}: {why}"]
-    matching = [m for m in dst.published if m.protocol == proto and (
-        port is None or m.container_ports[0] <= port <= m.container_ports[1])]
-    if src == "external":
-        matching = [m for m in matching if m.all_interfaces]
-    if not matching:
-        listed = ", ".join(m.describe() for m in dst.published)
-        scope = "on all interfaces " if src == "external" else ""
-        return False, [f"{dst.name} publishes {listed}; none {scope}matches"]
-    return True, [f"{dst.name} publishes {m.describe()} ({m.path}:{m.line})" for m in matching]
